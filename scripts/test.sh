@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# README's test command: installs what is missing, fetches the real kernels,
+# builds, and runs every test layer (unit, ASan+UBSan, fuzzers, KVM, nested).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+export MINIVMM_REQUIRE_KERNELS=1
+export MINIVMM_KERNEL_CACHE=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "fetch real kernels"
+bash scripts/fetch_kernels.sh
+
+step "build and unit tests (default preset)"
+cmake --preset default >/dev/null
+cmake --build --preset default
+ctest --preset default -j2
+
+step "unit tests under ASan+UBSan (asan preset)"
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+ctest --preset asan -j2
+
+step "fuzzers (${FUZZ_SECONDS}s each)"
+bash scripts/run_fuzzers.sh "$FUZZ_SECONDS"
+
+echo
+echo "all test layers passed"

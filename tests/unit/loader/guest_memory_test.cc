@@ -1,0 +1,79 @@
+#include "loader/guest_memory.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+namespace loader {
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+TEST(GuestMemory, RejectsOverlappingRegions) {
+  std::array specs{RegionSpec{GuestAddress(0), 2 * kMiB}, RegionSpec{GuestAddress(kMiB), 2 * kMiB}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_FALSE(mem);
+  EXPECT_EQ(mem.error().code, ErrorCode::kOverlap);
+}
+
+TEST(GuestMemory, RejectsUnalignedAndEmptyAndWrappingRegions) {
+  std::array unaligned{RegionSpec{GuestAddress(0x10), kMiB}};
+  EXPECT_EQ(GuestMemory::create(unaligned).error().code, ErrorCode::kInvalidArgument);
+  std::array empty{RegionSpec{GuestAddress(0), 0}};
+  EXPECT_EQ(GuestMemory::create(empty).error().code, ErrorCode::kInvalidArgument);
+  std::array wrapping{RegionSpec{GuestAddress(~0ull - 0xfff), 0x2000}};
+  EXPECT_EQ(GuestMemory::create(wrapping).error().code, ErrorCode::kOverflow);
+  EXPECT_EQ(GuestMemory::create({}).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(GuestMemory, ReadsBackWhatWasWrittenInEachRegion) {
+  std::array specs{RegionSpec{GuestAddress(0), kMiB}, RegionSpec{GuestAddress(4 * kMiB), kMiB}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem) << mem.error().message;
+  EXPECT_EQ(mem->total_size(), 2 * kMiB);
+  ASSERT_TRUE(mem->write_obj<uint64_t>(GuestAddress(kMiB - 8), 0x1122334455667788ull));
+  ASSERT_TRUE(mem->write_obj<uint32_t>(GuestAddress(4 * kMiB), 0xdeadbeef));
+  EXPECT_EQ(*mem->read_obj<uint64_t>(GuestAddress(kMiB - 8)), 0x1122334455667788ull);
+  EXPECT_EQ(*mem->read_obj<uint32_t>(GuestAddress(4 * kMiB)), 0xdeadbeefu);
+}
+
+TEST(GuestMemory, RefusesAccessOutsideOrAcrossRegions) {
+  std::array specs{RegionSpec{GuestAddress(0), kMiB}, RegionSpec{GuestAddress(kMiB), kMiB}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem);
+  // Straddles the boundary of two adjacent regions: each region is its own mapping.
+  auto r = mem->write_obj<uint64_t>(GuestAddress(kMiB - 4), 1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kOutOfBounds);
+  EXPECT_FALSE(mem->read_obj<uint8_t>(GuestAddress(2 * kMiB)));
+  EXPECT_FALSE(mem->host_span(GuestAddress(~0ull - 2), 8));
+  EXPECT_FALSE(mem->fill(GuestAddress(0), 3 * kMiB, std::byte{0}));
+  EXPECT_TRUE(mem->contains(GuestAddress(kMiB), kMiB));
+  EXPECT_FALSE(mem->contains(GuestAddress(kMiB), kMiB + 1));
+}
+
+TEST(GuestMemory, FillSetsEveryByte) {
+  std::array specs{RegionSpec{GuestAddress(0x1000), 0x2000}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem);
+  ASSERT_TRUE(mem->fill(GuestAddress(0x1800), 0x100, std::byte{0xab}));
+  std::vector<std::byte> out(0x102);
+  ASSERT_TRUE(mem->read(GuestAddress(0x17ff), out));
+  EXPECT_EQ(out.front(), std::byte{0});
+  EXPECT_EQ(out[1], std::byte{0xab});
+  EXPECT_EQ(out[0x100], std::byte{0xab});
+  EXPECT_EQ(out.back(), std::byte{0});
+}
+
+TEST(GuestMemory, MoveTransfersOwnership) {
+  std::array specs{RegionSpec{GuestAddress(0), 0x1000}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem);
+  GuestMemory moved = std::move(*mem);
+  EXPECT_EQ(moved.regions().size(), 1u);
+  EXPECT_TRUE(mem->regions().empty());
+}
+
+}  // namespace
+}  // namespace loader

@@ -1,0 +1,16 @@
+// The process exit codes of `vmm`, documented in `vmm --help` and README.
+#pragma once
+
+namespace vmm {
+
+enum ExitCode : int {
+  kExitOk = 0,           // guest shut down cleanly, or --expect matched, or inspect/dry-run succeeded
+  kExitUsage = 2,        // bad command-line arguments
+  kExitLoad = 3,         // kernel/initrd could not be read, parsed or placed
+  kExitKvm = 4,          // /dev/kvm missing or a KVM call failed
+  kExitGuestPanic = 5,   // the guest kernel panicked
+  kExitTimeout = 6,      // --timeout expired before the guest finished
+  kExitInternal = 70,    // a bug in minivmm
+};
+
+}  // namespace vmm

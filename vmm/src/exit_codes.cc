@@ -1,0 +1,1 @@
+#include "vmm/exit_codes.h"
