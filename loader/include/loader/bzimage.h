@@ -1,0 +1,23 @@
+// x86 bzImage (Linux boot protocol >= 2.06): parse, load, and unpack the
+// compressed payload to the vmlinux ELF inside it.
+#pragma once
+
+#include <memory>
+
+#include "loader/guest_memory.h"
+#include "loader/image_source.h"
+#include "loader/kernel.h"
+#include "loader/load_options.h"
+
+namespace loader {
+
+Result<KernelInfo> inspect_bzimage(const ImageSource& src);
+// Loads the protected-mode part at options.load_address (default 1 MiB),
+// checks init_size fits, returns the setup header bytes for the zero page.
+Result<LoadedKernel> load_bzimage(const ImageSource& src, GuestMemory& mem, const LoadOptions& options);
+// Decompresses payload_offset/payload_length to the vmlinux ELF, so the
+// kernel can be booted through PVH (load it with load_elf).
+Result<std::unique_ptr<ImageSource>> extract_bzimage_vmlinux(const ImageSource& src,
+                                                             uint64_t max_size = 1ull << 30);
+
+}  // namespace loader
