@@ -23,6 +23,10 @@ struct LoadOptions {
   // Upper bound on a decompressed kernel, on top of "what fits in guest
   // memory": a decompression bomb stops here with kTooLarge.
   uint64_t max_decompressed_size = 1ull << 30;
+  // ELF from a file: map page-aligned segments privately from the file
+  // (copy-on-write) instead of copying them, so VMs share the page cache and
+  // a load costs no page faults until the guest touches the pages.
+  bool zero_copy = false;
 };
 
 }  // namespace loader
