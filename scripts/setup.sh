@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  g++ clang-14 libclang-rt-14-dev llvm-14
+  g++ clang-16 libclang-rt-16-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libboost-dev libboost-program-options-dev
   libfdt-dev device-tree-compiler acpica-tools
