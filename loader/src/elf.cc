@@ -80,6 +80,8 @@ Result<KernelInfo> inspect_elf(const ImageSource& src) {
   return info;
 }
 
+constexpr uint64_t kPageSize = 4096;
+
 Result<LoadedKernel> load_elf(const ImageSource& src, GuestMemory& mem, const LoadOptions& options) {
   auto elf = elf_detail::parse_elf(src);
   if (!elf) return std::unexpected(elf.error());
@@ -89,11 +91,26 @@ Result<LoadedKernel> load_elf(const ImageSource& src, GuestMemory& mem, const Lo
   for (const Segment& seg : elf->loads)
     if (auto r = check_in_memory(src, seg, mem, options); !r) return std::unexpected(r.error());
 
-  for (const Segment& seg : elf->loads) {
+  // Zero-copy segments are mapped first: a mapping covers whole pages, and a
+  // copied segment sharing its last page must be written after it, not under it.
+  std::vector<bool> mapped(elf->loads.size(), false);
+  if (options.zero_copy && src.fd() >= 0) {
+    for (size_t i = 0; i < elf->loads.size(); ++i) {
+      const Elf64_Phdr& ph = elf->loads[i].phdr;
+      if (ph.p_filesz == 0 || ph.p_paddr % kPageSize != 0 || ph.p_offset % kPageSize != 0) continue;
+      if (auto r = mem.map_file(GuestAddress(ph.p_paddr), src.fd(), ph.p_offset, ph.p_filesz); !r)
+        return std::unexpected(with_context(r.error(), fmt::format("PT_LOAD {}", elf->loads[i].index)));
+      mapped[i] = true;
+    }
+  }
+
+  for (size_t i = 0; i < elf->loads.size(); ++i) {
+    const Segment& seg = elf->loads[i];
     const Elf64_Phdr& ph = seg.phdr;
     const GuestAddress base(ph.p_paddr);
-    if (auto r = load_into_memory(src, ph.p_offset, ph.p_filesz, mem, base); !r)
-      return std::unexpected(with_context(r.error(), fmt::format("PT_LOAD {}", seg.index)));
+    if (!mapped[i])
+      if (auto r = load_into_memory(src, ph.p_offset, ph.p_filesz, mem, base); !r)
+        return std::unexpected(with_context(r.error(), fmt::format("PT_LOAD {}", seg.index)));
     // The memory may hold a previous boot's kernel: bss must really be zero.
     if (ph.p_memsz > ph.p_filesz)
       if (auto r = mem.fill(base.unchecked_add(ph.p_filesz), ph.p_memsz - ph.p_filesz, std::byte{0}); !r)

@@ -582,3 +582,50 @@ TEST(ElfReject, ConflictingXenEntries) {
 
 }  // namespace
 }  // namespace loader
+
+namespace loader {
+namespace {
+
+// A zero-copy load must leave guest memory byte-identical to a copying load
+// (bss zeroed, page tails zeroed), and guest writes must not reach the file.
+TEST(ElfLoad, ZeroCopyMatchesCopyingLoadAndIsPrivate) {
+  ElfImage img = vmlinux_like().build();
+  char path[] = "/tmp/minivmm-elf-zc-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, img.bytes.data(), img.bytes.size()), static_cast<ssize_t>(img.bytes.size()));
+  close(fd);
+  auto file = FileImageSource::open(path);
+  unlink(path);
+  ASSERT_TRUE(file);
+
+  GuestMemory copied = make_memory();
+  GuestMemory mapped = make_memory();
+  ASSERT_TRUE(copied.fill(GuestAddress(0), 64 * kMiB, std::byte{0xAA}));
+  ASSERT_TRUE(mapped.fill(GuestAddress(0), 64 * kMiB, std::byte{0xAA}));
+  LoadOptions zc = x86_options();
+  zc.zero_copy = true;
+  auto a = load_elf(*file, copied, x86_options());
+  auto b = load_elf(*file, mapped, zc);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  // Compare every segment's memory image; bytes between segments that share a
+  // mapped page may differ (a mapping covers whole pages).
+  for (uint64_t ph : img.load_phdr_offsets) {
+    const GuestAddress paddr(img.get<uint64_t>(ph + test_support::kPhdrPaddr));
+    const uint64_t memsz = img.get<uint64_t>(ph + test_support::kPhdrMemsz);
+    auto sa = copied.host_span(paddr, memsz);
+    auto sb = mapped.host_span(paddr, memsz);
+    ASSERT_TRUE(sa && sb);
+    EXPECT_TRUE(std::equal(sa->begin(), sa->end(), sb->begin(), sb->end())) << "segment at " << std::hex
+                                                                            << paddr.value();
+  }
+
+  ASSERT_TRUE(mapped.write_obj<uint32_t>(b->load_address, 0x12345678u));
+  std::vector<std::byte> head(4);
+  ASSERT_TRUE(file->read_at(img.load_data_offsets[0], head));
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), img.bytes.begin() + static_cast<ptrdiff_t>(img.load_data_offsets[0])));
+}
+
+}  // namespace
+}  // namespace loader
