@@ -43,6 +43,20 @@ loader::Result<FdtBootLayout> plan_fdt_layout(loader::Arch arch, RamRange ram, G
   return FdtBootLayout{ram, slot, lowest, limit};
 }
 
+loader::Result<FdtBootLayout> plan_fdt_layout(loader::Arch arch, const loader::GuestMemory& mem,
+                                              const loader::LoadedKernel& kernel) {
+  if (kernel.arch != arch)
+    return fail(ErrorCode::kWrongArch, "{} boot: the kernel is built for {}", loader::to_string(arch),
+                loader::to_string(kernel.arch));
+  auto ram = ram_containing(mem, kernel.load_address);
+  if (!ram) return std::unexpected(loader::with_context(ram.error(), "kernel load address"));
+  return plan_fdt_layout(arch, *ram, kernel.load_address, kernel.load_size);
+}
+
+void sort_by_address(std::vector<PlacedRange>& layout) {
+  std::stable_sort(layout.begin(), layout.end(), [](const auto& a, const auto& b) { return a.address < b.address; });
+}
+
 loader::InitrdOptions initrd_options(const FdtBootLayout& layout) {
   loader::InitrdOptions options;
   options.limit = layout.initrd_limit;

@@ -61,6 +61,11 @@ inline constexpr uint64_t kArm64InitrdWindowSize = 32ull << 30;
 loader::Result<FdtBootLayout> plan_fdt_layout(loader::Arch arch, RamRange ram, GuestAddress kernel_start,
                                               uint64_t kernel_size);
 
+// The same for a kernel already loaded into mem: checks that it was built for
+// arch (kWrongArch) and plans within the RAM region holding it.
+loader::Result<FdtBootLayout> plan_fdt_layout(loader::Arch arch, const loader::GuestMemory& mem,
+                                              const loader::LoadedKernel& kernel);
+
 // Options that make loader::load_initrd pick the highest fit in the window.
 loader::InitrdOptions initrd_options(const FdtBootLayout& layout);
 
@@ -70,6 +75,9 @@ loader::Result<void> check_initrd_placement(const FdtBootLayout& layout, const l
 // Writes a finished DTB at address: 8-byte aligned, at most kFdtMaxSize, not
 // crossing a 2 MiB boundary, inside guest memory.
 loader::Result<void> write_dtb(loader::GuestMemory& mem, GuestAddress address, std::span<const std::byte> dtb);
+
+// Orders a layout printout by address (stable for equal addresses).
+void sort_by_address(std::vector<PlacedRange>& layout);
 
 // The RAM region of mem that contains addr.
 loader::Result<RamRange> ram_containing(const loader::GuestMemory& mem, GuestAddress addr);
