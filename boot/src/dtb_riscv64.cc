@@ -184,17 +184,16 @@ loader::Result<std::vector<std::string>> riscv_isa_extensions(std::string_view i
     }
   }
   if (underscore != std::string_view::npos) {
+    // Every "_" must be followed by a non-empty name: "rv64i_" and "__" are typos.
     std::string_view multi = rest.substr(underscore + 1);
-    while (!multi.empty()) {
+    for (;;) {
       size_t next = multi.find('_');
       std::string_view name = multi.substr(0, next);
       if (name.empty())
-        return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": empty extension name between '_'", isa);
+        return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": empty extension name after '_'", isa);
       add_unique(out, std::string(name));
       if (next == std::string_view::npos) break;
       multi = multi.substr(next + 1);
-      if (multi.empty())
-        return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": trailing '_'", isa);
     }
   }
   if (std::find(out.begin(), out.end(), "i") == out.end())
