@@ -6,6 +6,10 @@
 
 namespace boot {
 
+using loader::Error;
+using loader::ErrorCode;
+using loader::Result;
+
 using loader::fail;
 
 namespace {

@@ -5,6 +5,10 @@
 #include <algorithm>
 
 namespace boot {
+
+using loader::Error;
+using loader::ErrorCode;
+using loader::Result;
 namespace {
 
 constexpr uint64_t kInitialSize = 4096;

@@ -22,10 +22,6 @@
 
 namespace boot {
 
-using loader::Error;
-using loader::ErrorCode;
-using loader::Result;
-
 // arm64 booting.rst and the riscv fixmap both cap a DTB at 2 MiB.
 inline constexpr uint64_t kFdtMaxSize = 2ull << 20;
 
@@ -37,46 +33,46 @@ class FdtWriter {
   FdtWriter(FdtWriter&&) = default;
   FdtWriter& operator=(FdtWriter&&) = default;
 
-  Result<void> begin_node(std::string_view name);
-  Result<void> end_node();
+  loader::Result<void> begin_node(std::string_view name);
+  loader::Result<void> end_node();
 
-  Result<void> property_empty(std::string_view name);
-  Result<void> property_u32(std::string_view name, uint32_t value);
-  Result<void> property_u64(std::string_view name, uint64_t value);
+  loader::Result<void> property_empty(std::string_view name);
+  loader::Result<void> property_u32(std::string_view name, uint32_t value);
+  loader::Result<void> property_u64(std::string_view name, uint64_t value);
   // Each value as one big-endian 32-bit cell.
-  Result<void> property_cells(std::string_view name, std::span<const uint32_t> cells);
-  Result<void> property_cells(std::string_view name, std::initializer_list<uint32_t> cells);
+  loader::Result<void> property_cells(std::string_view name, std::span<const uint32_t> cells);
+  loader::Result<void> property_cells(std::string_view name, std::initializer_list<uint32_t> cells);
   // Each value as two cells (#address-cells = #size-cells = 2), e.g. reg.
-  Result<void> property_u64s(std::string_view name, std::span<const uint64_t> values);
-  Result<void> property_u64s(std::string_view name, std::initializer_list<uint64_t> values);
-  Result<void> property_string(std::string_view name, std::string_view value);
+  loader::Result<void> property_u64s(std::string_view name, std::span<const uint64_t> values);
+  loader::Result<void> property_u64s(std::string_view name, std::initializer_list<uint64_t> values);
+  loader::Result<void> property_string(std::string_view name, std::string_view value);
   // A "stringlist": each string NUL-terminated, back to back.
-  Result<void> property_strings(std::string_view name, std::span<const std::string> values);
-  Result<void> property_strings(std::string_view name, std::initializer_list<std::string_view> values);
-  Result<void> property_bytes(std::string_view name, std::span<const std::byte> value);
+  loader::Result<void> property_strings(std::string_view name, std::span<const std::string> values);
+  loader::Result<void> property_strings(std::string_view name, std::initializer_list<std::string_view> values);
+  loader::Result<void> property_bytes(std::string_view name, std::span<const std::byte> value);
 
   // Closes the tree and returns the blob (exactly totalsize bytes). Fails when
   // a node is still open or any earlier call failed.
-  Result<std::vector<std::byte>> finish();
+  loader::Result<std::vector<std::byte>> finish();
 
   // The first error, if any call has failed.
-  const std::optional<Error>& error() const { return error_; }
+  const std::optional<loader::Error>& error() const { return error_; }
 
  private:
-  Result<void> start();
-  Result<void> property_raw(std::string_view name, std::span<const std::byte> value);
+  loader::Result<void> start();
+  loader::Result<void> property_raw(std::string_view name, std::span<const std::byte> value);
   // Runs op (a libfdt call on the buffer), growing the buffer on
   // -FDT_ERR_NOSPACE until it succeeds or the limit is reached.
   template <class Op>
-  Result<void> run(std::string_view what, std::string_view name, Op op);
-  Result<void> record(Error error);
+  loader::Result<void> run(std::string_view what, std::string_view name, Op op);
+  loader::Result<void> record(loader::Error error);
 
   std::vector<std::byte> buffer_;
   uint64_t max_size_;
   int depth_ = 0;
   bool started_ = false;
   bool finished_ = false;
-  std::optional<Error> error_;
+  std::optional<loader::Error> error_;
 };
 
 }  // namespace boot

@@ -67,7 +67,7 @@ TEST(FdtWriter, LimitIsTooLargeAndSticky) {
 TEST(FdtWriter, ManySmallPropertiesHitTheLimitToo) {
   FdtWriter w(8 * 1024);
   w.begin_node("");
-  Result<void> r;
+  loader::Result<void> r;
   for (int i = 0; i < 2000 && r; ++i) r = w.property_u32("p" + std::to_string(i), 1);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
