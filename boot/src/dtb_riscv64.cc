@@ -1,0 +1,258 @@
+#include "boot/dtb_riscv64.h"
+
+#include <algorithm>
+
+#include "boot/fdt_writer.h"
+
+namespace boot {
+
+using loader::Error;
+using loader::ErrorCode;
+using loader::Result;
+
+using loader::fail;
+
+namespace {
+
+constexpr uint32_t kIrqLevelHigh = 4;
+
+std::string_view mmu_name(RiscvMmuType mmu) {
+  switch (mmu) {
+    case RiscvMmuType::kSv39: return "riscv,sv39";
+    case RiscvMmuType::kSv48: return "riscv,sv48";
+    case RiscvMmuType::kSv57: return "riscv,sv57";
+  }
+  return "riscv,sv39";
+}
+
+loader::Result<void> validate(const Riscv64DtConfig& c) {
+  if (c.ram.size == 0) return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: ram size is 0");
+  if (!c.ram.base.checked_add(c.ram.size))
+    return fail(ErrorCode::kOverflow, "riscv64 device tree: ram {} + {:#x} wraps", c.ram.base, c.ram.size);
+  if (c.cpus < 1 || c.cpus > riscv64::kMaxHarts)
+    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: cpus = {} is out of range 1..{}", c.cpus,
+                riscv64::kMaxHarts);
+  if (c.cmdline.size() + 1 > riscv64::kCmdlineCapacity)
+    return fail(ErrorCode::kTooLarge, "riscv64 device tree: cmdline of {} bytes exceeds the {}-byte limit "
+                "(COMMAND_LINE_SIZE, NUL included)", c.cmdline.size(), riscv64::kCmdlineCapacity);
+  if (c.cmdline.find('\0') != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: cmdline holds a NUL byte at offset {}",
+                c.cmdline.find('\0'));
+  if (c.uart_irq < 1 || c.uart_irq > riscv64::kPlicNumSources)
+    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: uart_irq = {} is out of range 1..{}", c.uart_irq,
+                riscv64::kPlicNumSources);
+  if (c.timebase_frequency == 0)
+    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: timebase_frequency is 0");
+  if (c.initrd) {
+    auto end = c.initrd->address.checked_add(c.initrd->size);
+    auto ram_end = c.ram.base.unchecked_add(c.ram.size);
+    if (!end) return fail(ErrorCode::kOverflow, "riscv64 device tree: initrd {} + {:#x} wraps", c.initrd->address,
+                          c.initrd->size);
+    if (c.initrd->address < c.ram.base || *end > ram_end)
+      return fail(ErrorCode::kOutOfBounds, "riscv64 device tree: initrd [{}, {}) is outside RAM [{}, {})",
+                  c.initrd->address, *end, c.ram.base, ram_end);
+  }
+  return {};
+}
+
+void write_cpus(FdtWriter& w, const Riscv64DtConfig& c, const std::vector<std::string>& extensions) {
+  w.begin_node("cpus");
+  w.property_u32("#address-cells", 1);
+  w.property_u32("#size-cells", 0);
+  w.property_u32("timebase-frequency", c.timebase_frequency);
+  for (uint32_t hart = 0; hart < c.cpus; ++hart) {
+    w.begin_node(fmt::format("cpu@{:x}", hart));
+    w.property_string("device_type", "cpu");
+    w.property_u32("reg", hart);
+    w.property_string("status", "okay");
+    w.property_string("compatible", "riscv");
+    w.property_string("riscv,isa", c.isa);
+    w.property_string("riscv,isa-base", "rv64i");
+    w.property_strings("riscv,isa-extensions", extensions);
+    w.property_string("mmu-type", mmu_name(c.mmu));
+    w.begin_node("interrupt-controller");
+    w.property_string("compatible", "riscv,cpu-intc");
+    w.property_u32("#interrupt-cells", 1);
+    w.property_u32("#address-cells", 0);
+    w.property_empty("interrupt-controller");
+    w.property_u32("phandle", riscv_cpu_intc_phandle(hart));
+    w.end_node();
+    w.end_node();
+  }
+  w.end_node();
+}
+
+// Each hart's S-mode external interrupt, in hart order: PLIC context i and
+// IMSIC file i belong to hart i.
+std::vector<uint32_t> per_hart_external_irqs(uint32_t cpus) {
+  std::vector<uint32_t> cells;
+  for (uint32_t hart = 0; hart < cpus; ++hart) {
+    cells.push_back(riscv_cpu_intc_phandle(hart));
+    cells.push_back(riscv64::kSupervisorExternalIrq);
+  }
+  return cells;
+}
+
+void write_plic(FdtWriter& w, const Riscv64DtConfig& c) {
+  w.begin_node(fmt::format("interrupt-controller@{:x}", riscv64::kPlicBase));
+  w.property_strings("compatible", {"sifive,plic-1.0.0", "riscv,plic0"});
+  w.property_u64s("reg", {riscv64::kPlicBase, riscv64::kPlicSize});
+  w.property_u32("#interrupt-cells", 1);
+  w.property_u32("#address-cells", 0);
+  w.property_empty("interrupt-controller");
+  w.property_u32("riscv,ndev", riscv64::kPlicNumSources);
+  w.property_cells("interrupts-extended", per_hart_external_irqs(c.cpus));
+  w.property_u32("phandle", kRiscvIrqchipPhandle);
+  w.end_node();
+}
+
+void write_aia(FdtWriter& w, const Riscv64DtConfig& c) {
+  w.begin_node(fmt::format("interrupt-controller@{:x}", riscv64::kAplicBase));
+  w.property_string("compatible", "riscv,aplic");
+  w.property_u64s("reg", {riscv64::kAplicBase, riscv64::kAplicSize});
+  w.property_u32("#interrupt-cells", 2);
+  w.property_u32("#address-cells", 0);
+  w.property_empty("interrupt-controller");
+  w.property_u32("msi-parent", kRiscvImsicPhandle);
+  w.property_u32("riscv,num-sources", riscv64::kPlicNumSources);
+  w.property_u32("phandle", kRiscvIrqchipPhandle);
+  w.end_node();
+
+  w.begin_node(fmt::format("interrupt-controller@{:x}", riscv64::kImsicBase));
+  w.property_string("compatible", "riscv,imsics");
+  w.property_u64s("reg", {riscv64::kImsicBase, riscv64::kImsicSizePerHart * c.cpus});
+  w.property_u32("#interrupt-cells", 0);
+  w.property_u32("#address-cells", 0);
+  w.property_empty("interrupt-controller");
+  w.property_empty("msi-controller");
+  w.property_u32("riscv,num-ids", riscv64::kImsicNumIds);
+  w.property_cells("interrupts-extended", per_hart_external_irqs(c.cpus));
+  w.property_u32("phandle", kRiscvImsicPhandle);
+  w.end_node();
+}
+
+void write_uart(FdtWriter& w, const Riscv64DtConfig& c) {
+  w.begin_node(riscv64_uart_node_name(c).substr(1));
+  w.property_string("compatible", "ns16550a");
+  w.property_u64s("reg", {c.uart_base.value(), riscv64::kUartSize});
+  w.property_u32("clock-frequency", riscv64::kUartClockHz);
+  w.property_u32("reg-shift", 0);
+  w.property_u32("reg-io-width", 1);
+  w.property_u32("interrupt-parent", kRiscvIrqchipPhandle);
+  if (c.irqchip == RiscvInterruptController::kPlic)
+    w.property_u32("interrupts", c.uart_irq);
+  else
+    w.property_cells("interrupts", {c.uart_irq, kIrqLevelHigh});
+  w.end_node();
+}
+
+void write_chosen(FdtWriter& w, const Riscv64DtConfig& c) {
+  w.begin_node("chosen");
+  w.property_string("bootargs", c.cmdline);
+  w.property_string("stdout-path", riscv64_uart_node_name(c));
+  if (c.initrd) {
+    w.property_u64("linux,initrd-start", c.initrd->address.value());
+    w.property_u64("linux,initrd-end", c.initrd->address.value() + c.initrd->size);
+  }
+  if (!c.rng_seed.empty()) w.property_bytes("rng-seed", c.rng_seed);
+  if (c.kaslr_seed) w.property_u64("kaslr-seed", *c.kaslr_seed);
+  w.end_node();
+}
+
+void add_unique(std::vector<std::string>& list, std::string name) {
+  if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(std::move(name));
+}
+
+}  // namespace
+
+loader::Result<std::vector<std::string>> riscv_isa_extensions(std::string_view isa) {
+  if (!isa.starts_with("rv64"))
+    return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": does not start with \"rv64\"", isa);
+  for (size_t i = 0; i < isa.size(); ++i) {
+    char ch = isa[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+      return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": character {:#x} at offset {} is not [a-z0-9_]", isa,
+                  static_cast<unsigned char>(ch), i);
+  }
+  std::vector<std::string> out;
+  std::string_view rest = isa.substr(4);
+  size_t underscore = rest.find('_');
+  std::string_view letters = rest.substr(0, underscore);
+  for (char ch : letters) {
+    if (ch >= '0' && ch <= '9')
+      return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": version numbers are not supported", isa);
+    if (ch == 'g') {
+      for (const char* e : {"i", "m", "a", "f", "d", "zicsr", "zifencei"}) add_unique(out, e);
+    } else {
+      add_unique(out, std::string(1, ch));
+    }
+  }
+  if (underscore != std::string_view::npos) {
+    // Every "_" must be followed by a non-empty name: "rv64i_" and "__" are typos.
+    std::string_view multi = rest.substr(underscore + 1);
+    for (;;) {
+      size_t next = multi.find('_');
+      std::string_view name = multi.substr(0, next);
+      if (name.empty())
+        return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": empty extension name after '_'", isa);
+      add_unique(out, std::string(name));
+      if (next == std::string_view::npos) break;
+      multi = multi.substr(next + 1);
+    }
+  }
+  if (std::find(out.begin(), out.end(), "i") == out.end())
+    return fail(ErrorCode::kInvalidArgument, "riscv,isa \"{}\": base integer ISA \"i\" is missing", isa);
+  add_unique(out, "zicsr");
+  add_unique(out, "zifencei");
+  return out;
+}
+
+std::string riscv64_uart_node_name(const Riscv64DtConfig& config) {
+  return fmt::format("/serial@{:x}", config.uart_base.value());
+}
+
+loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& config) {
+  if (auto r = validate(config); !r) return std::unexpected(r.error());
+  std::vector<std::string> extensions = config.isa_extensions;
+  if (extensions.empty()) {
+    auto derived = riscv_isa_extensions(config.isa);
+    if (!derived) return std::unexpected(loader::with_context(derived.error(), "riscv64 device tree"));
+    extensions = std::move(*derived);
+  }
+
+  FdtWriter w;
+  w.begin_node("");
+  w.property_string("compatible", "riscv-virtio");
+  w.property_string("model", "minivmm riscv64");
+  w.property_u32("#address-cells", 2);
+  w.property_u32("#size-cells", 2);
+  w.property_u32("interrupt-parent", kRiscvIrqchipPhandle);
+
+  w.begin_node(fmt::format("memory@{:x}", config.ram.base.value()));
+  w.property_string("device_type", "memory");
+  w.property_u64s("reg", {config.ram.base.value(), config.ram.size});
+  w.end_node();
+
+  write_cpus(w, config, extensions);
+  if (config.irqchip == RiscvInterruptController::kPlic)
+    write_plic(w, config);
+  else
+    write_aia(w, config);
+  write_uart(w, config);
+  write_chosen(w, config);
+  w.end_node();
+  auto dtb = w.finish();
+  if (!dtb) return std::unexpected(loader::with_context(dtb.error(), "riscv64 device tree"));
+  return dtb;
+}
+
+loader::Result<GuestAddress> place_riscv64_dtb(loader::GuestMemory& mem, const Riscv64DtConfig& config) {
+  auto layout = plan_fdt_layout(loader::Arch::kRiscv64, config.ram, config.ram.base, 0);
+  if (!layout) return std::unexpected(layout.error());
+  auto dtb = build_riscv64_dtb(config);
+  if (!dtb) return std::unexpected(dtb.error());
+  if (auto r = write_dtb(mem, layout->dtb_slot, *dtb); !r) return std::unexpected(r.error());
+  return layout->dtb_slot;
+}
+
+}  // namespace boot
