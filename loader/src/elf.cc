@@ -62,6 +62,7 @@ Result<KernelInfo> inspect_elf(const ImageSource& src) {
   for (uint64_t i = 0; i < elf->loads.size(); ++i) {
     const Segment& seg = elf->loads[i];
     std::string prefix = fmt::format("PT_LOAD[{}].", i);
+    add_field(info, prefix + "p_offset", seg.phdr_offset + offsetof(Elf64_Phdr, p_offset), seg.phdr.p_offset);
     add_field(info, prefix + "p_paddr", seg.phdr_offset + elf_detail::kPhdrPaddr, seg.phdr.p_paddr);
     add_field(info, prefix + "p_filesz", seg.phdr_offset + elf_detail::kPhdrFilesz, seg.phdr.p_filesz);
     add_field(info, prefix + "p_memsz", seg.phdr_offset + elf_detail::kPhdrMemsz, seg.phdr.p_memsz);
