@@ -63,6 +63,17 @@ LoadedKernel image_loaded_kernel(const ImageHeader& header, GuestAddress load_ad
 Result<LoadedKernel> load_image(const ImageHeader& header, const ImageSource& src, GuestMemory& mem,
                                 const LoadOptions& options);
 
+// The EFI zboot header (drivers/firmware/efi/libstub/zboot-header.S),
+// validated against the file: payload inside it, a compression name the
+// kernel's build writes, and a payload whose magic agrees with that name.
+struct ZbootHeader {
+  uint32_t payload_offset = 0;
+  uint32_t payload_size = 0;
+  std::string compression_name;
+  Compression compression = Compression::kNone;
+};
+Result<ZbootHeader> parse_efi_zboot(const ImageSource& src);
+
 // "Linux version ..." from the kernel's banner string, or "" (for inspect).
 std::string find_linux_banner(const ImageSource& src);
 
