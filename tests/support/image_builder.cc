@@ -13,9 +13,22 @@ void put_bytes(std::vector<std::byte>& buf, size_t offset, uint64_t value, size_
   for (size_t i = 0; i < n; ++i) buf[offset + i] = static_cast<std::byte>(value >> (8 * i));
 }
 
+// A seeded pattern with no long runs, so misplaced or lost bytes show.
+std::vector<std::byte> body_pattern(size_t n, uint32_t seed) {
+  std::vector<std::byte> out(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& b : out) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    b = static_cast<std::byte>(x);
+  }
+  return out;
+}
+
 std::vector<std::byte> image_body(bool mz_stub, size_t body_size, uint32_t seed) {
   std::vector<std::byte> out(kHeaderSize);
-  auto body = pattern_bytes(body_size, seed);
+  auto body = body_pattern(body_size, seed);
   out.insert(out.end(), body.begin(), body.end());
   // code0: "MZ" plus an instruction in the real thing; a branch otherwise.
   put_le32(out, 0, mz_stub ? 0x91005a4d : 0x14000010);
@@ -27,18 +40,6 @@ std::vector<std::byte> image_body(bool mz_stub, size_t body_size, uint32_t seed)
 void put_le16(std::vector<std::byte>& buf, size_t offset, uint16_t value) { put_bytes(buf, offset, value, 2); }
 void put_le32(std::vector<std::byte>& buf, size_t offset, uint32_t value) { put_bytes(buf, offset, value, 4); }
 void put_le64(std::vector<std::byte>& buf, size_t offset, uint64_t value) { put_bytes(buf, offset, value, 8); }
-
-std::vector<std::byte> pattern_bytes(size_t n, uint32_t seed) {
-  std::vector<std::byte> out(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& b : out) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = static_cast<std::byte>(x);
-  }
-  return out;
-}
 
 std::vector<std::byte> build_arm64_image(const Arm64ImageSpec& spec) {
   auto out = image_body(spec.mz_stub, spec.body_size, 64);

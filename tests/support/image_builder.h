@@ -15,9 +15,6 @@ void put_le16(std::vector<std::byte>& buf, size_t offset, uint16_t value);
 void put_le32(std::vector<std::byte>& buf, size_t offset, uint32_t value);
 void put_le64(std::vector<std::byte>& buf, size_t offset, uint64_t value);
 
-// n bytes of a seeded pattern with no long runs, so misplaced or lost bytes show.
-std::vector<std::byte> pattern_bytes(size_t n, uint32_t seed = 1);
-
 struct Arm64ImageSpec {
   bool mz_stub = true;                 // code0 begins with "MZ" as Debian's EFI-stub Images do
   uint64_t text_offset = 0;
