@@ -22,6 +22,7 @@ namespace {
 
 constexpr uint64_t kHeadSize = 0x208;  // through the bzImage "HdrS" at 0x202
 constexpr uint64_t kInspectDecompressLimit = 1ull << 30;
+constexpr uint64_t kDecoderSlack = 64 * 1024;
 
 struct Head {
   std::array<std::byte, kHeadSize> bytes{};
@@ -153,6 +154,11 @@ Result<LoadedKernel> load_compressed(Compression kind, const ImageSource& src, G
                                  room, *base, options.max_decompressed_size)));
     return std::unexpected(n.error());
   }
+  // Decoders may scribble a little past the bytes they report (zstd and lz4
+  // copy in 16-32 byte strides while room remains): clear that slack so
+  // guest memory holds exactly the kernel.
+  const uint64_t slack = std::min<uint64_t>(kDecoderSlack, scratch->size() - *n);
+  std::memset(scratch->data() + *n, 0, slack);
   auto inflated = scratch->first(*n);
   const std::string inner_name = fmt::format("{} ({} stream)", src.name(), to_string(kind));
   SpanImageSource inner(inflated, inner_name);
