@@ -56,7 +56,7 @@ std::vector<std::byte> bzip2(std::span<const std::byte> data) {
 
 std::vector<std::byte> xz(std::span<const std::byte> data) {
   lzma_options_lzma opts;
-  lzma_lzma_preset(&opts, 6);
+  lzma_lzma_preset(&opts, 1);  // speed over ratio: tests compress whole kernels
   lzma_filter filters[] = {{LZMA_FILTER_X86, nullptr}, {LZMA_FILTER_LZMA2, &opts}, {LZMA_VLI_UNKNOWN, nullptr}};
   std::vector<std::byte> out(lzma_stream_buffer_bound(data.size()));
   size_t pos = 0;
@@ -69,7 +69,7 @@ std::vector<std::byte> xz(std::span<const std::byte> data) {
 
 std::vector<std::byte> lzma_alone(std::span<const std::byte> data) {
   lzma_options_lzma opts;
-  lzma_lzma_preset(&opts, 6);
+  lzma_lzma_preset(&opts, 1);  // speed over ratio: tests compress whole kernels
   lzma_stream s = LZMA_STREAM_INIT;
   if (lzma_alone_encoder(&s, &opts) != LZMA_OK) throw std::runtime_error("lzma_alone_encoder");
   std::vector<std::byte> out(lzma_stream_buffer_bound(data.size()) + 64);
@@ -77,7 +77,9 @@ std::vector<std::byte> lzma_alone(std::span<const std::byte> data) {
   s.avail_in = data.size();
   s.next_out = reinterpret_cast<uint8_t*>(out.data());
   s.avail_out = out.size();
-  lzma_ret rc = lzma_code(&s, LZMA_FINISH);
+  // One lzma_code call may stop early; keep going until the stream ends.
+  lzma_ret rc = LZMA_OK;
+  while (rc == LZMA_OK) rc = lzma_code(&s, LZMA_FINISH);
   out.resize(s.total_out);
   lzma_end(&s);
   if (rc != LZMA_STREAM_END) throw std::runtime_error("lzma_alone encode");
