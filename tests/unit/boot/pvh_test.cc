@@ -108,3 +108,22 @@ TEST(Pvh, StartInfoOutsideGuestMemoryIsAnError) {
 
 }  // namespace
 }  // namespace boot
+
+namespace boot {
+namespace {
+
+TEST(Pvh, MemmapAddressWrapIsAnError) {
+  auto mem = boot_test::x86_memory(16ull << 20);
+  std::vector<E820Entry> e820(2, E820Entry{0, 0x1000, 1});
+  PvhConfig pc;
+  pc.start_info_addr = 0x6000;
+  pc.memmap_addr = ~0ull - 8;
+  pc.memmap_capacity = 128;
+  pc.e820 = e820;
+  auto r = write_pvh_start_info(mem, pc);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kOverflow);
+}
+
+}  // namespace
+}  // namespace boot
