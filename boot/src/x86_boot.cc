@@ -53,7 +53,7 @@ Result<uint64_t> x86_initrd_end_limit(const loader::LoadedKernel& kernel, X86Boo
   if (protocol == X86BootProtocol::kPvh) return k4GiB;
   auto hdr = linux_header(kernel);
   if (!hdr) return std::unexpected(hdr.error());
-  return initrd_end_limit(*hdr);
+  return std::min(initrd_end_limit(*hdr), k4GiB);
 }
 
 Result<X86BootSetup> setup_x86_boot(loader::GuestMemory& mem, const X86BootConfig& config) {

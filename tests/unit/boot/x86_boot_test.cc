@@ -256,6 +256,29 @@ TEST(X86BootLimits, InitrdLimitPerProtocol) {
   auto elf = x86_initrd_end_limit(elf_kernel(), X86BootProtocol::kLinux);
   ASSERT_TRUE(elf.has_value());
   EXPECT_EQ(*elf, 0x80000000u);
+  test_support::SetupHeaderSpec spec;
+  spec.xloadflags = 0x3;  // XLF_CAN_BE_LOADED_ABOVE_4G: placement still stays below 4 GiB
+  auto above = x86_initrd_end_limit(bzimage_kernel(spec), X86BootProtocol::kLinux);
+  ASSERT_TRUE(above.has_value());
+  EXPECT_EQ(*above, 4 * kGiB);
+}
+
+TEST(X86BootHighMemory, InitrdAbove4GiBAcceptedWhenTheHeaderAllows) {
+  MemoryMap map;
+  auto mem = boot_test::x86_memory(5 * kGiB, &map);
+  test_support::SetupHeaderSpec spec;
+  spec.xloadflags = 0x3;
+  X86BootConfig c;
+  c.kernel = bzimage_kernel(spec);
+  c.memory_map = map;
+  c.initrd = loader::InitrdPlacement{loader::GuestAddress(0x140000000ull), 0x100000};
+  auto r = setup_x86_boot(mem, c);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(boot_test::u32(mem, 0x7000 + 0x218), 0x40000000u);
+  EXPECT_EQ(boot_test::u32(mem, 0x7000 + 0x0c0), 1u);
+  spec.xloadflags = 0x1;  // without the flag, the same placement is refused
+  c.kernel = bzimage_kernel(spec);
+  EXPECT_FALSE(setup_x86_boot(mem, c).has_value());
 }
 
 }  // namespace

@@ -193,6 +193,11 @@ TEST_F(Iasl, DsdtDescribesCom1) {
   EXPECT_NE(dsl.find("PNP0303"), std::string::npos);
   EXPECT_NE(dsl.find("PNP0B00"), std::string::npos);
   EXPECT_NE(dsl.find("_S5"), std::string::npos);
+  // And the disassembly compiles back without errors or warnings.
+  std::string cmd = "cd '" + dir_.string() + "' && iasl dsdt.dsl > recompile.log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << read_text(dir_ / "recompile.log");
+  EXPECT_NE(read_text(dir_ / "recompile.log").find("0 Errors, 0 Warnings"), std::string::npos)
+      << read_text(dir_ / "recompile.log");
 }
 
 TEST_F(Iasl, MadtListsEveryCpu) {
