@@ -12,7 +12,7 @@ namespace {
 
 void check_invariants(const loader::Cmdline& c) {
   const std::string& s = c.str();
-  if (s.size() + 1 > c.capacity()) std::abort();
+  if (!s.empty() && s.size() + 1 > c.capacity()) std::abort();  // capacity 0 holds nothing, not even ""
   bool in_quote = false;
   for (char ch : s) {
     if (ch < 0x20 || ch > 0x7e) std::abort();
