@@ -56,7 +56,7 @@ std::string format_inspect_table(std::string_view file, const loader::KernelInfo
       {"EFI zboot", std::string(yes_no(info.efi_zboot))},
       {"kernel version", info.version.empty() ? "(not found)" : printable(info.version)},
       {"protocol version", info.protocol_version.empty() ? "-" : printable(info.protocol_version)},
-      {"entry (64-bit)", info.format == loader::KernelFormat::kElf
+      {info.arch == loader::Arch::kX86_64 ? "entry (64-bit)" : "entry", info.format == loader::KernelFormat::kElf
                              ? fmt::format("{:#x}", info.entry)
                              : fmt::format("{:#x} (offset from the load address)", info.entry)},
       {"PVH entry", info.pvh_entry ? fmt::format("{:#x}", *info.pvh_entry) : "none"},

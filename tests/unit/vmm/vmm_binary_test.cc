@@ -230,7 +230,7 @@ TEST_F(VmmBinary, InspectArm64Image) {
   EXPECT_THAT(r.out, HasSubstr("format                  arm64 Image\n"));
   EXPECT_THAT(r.out, HasSubstr("architecture            aarch64\n"));
   EXPECT_THAT(r.out, HasSubstr("EFI PE stub             yes\n"));
-  EXPECT_THAT(r.out, HasSubstr("entry (64-bit)          0x80000 (offset from the load address)\n"));
+  EXPECT_THAT(r.out, HasSubstr("entry                   0x80000 (offset from the load address)\n"));
 }
 
 }  // namespace
