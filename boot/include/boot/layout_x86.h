@@ -67,5 +67,15 @@ inline constexpr uint8_t kIoapicPins = 24;
 inline constexpr uint16_t kCom1Port = 0x3f8;
 inline constexpr uint8_t kCom1Irq = 4;
 inline constexpr uint8_t kSciIrq = 9;
+// ACPI PM1a blocks (FADT): event status/enable, control (SLP_TYP/SLP_EN).
+inline constexpr uint16_t kAcpiPm1aEvtPort = 0x600;
+inline constexpr uint8_t kAcpiPm1aEvtLen = 4;
+inline constexpr uint16_t kAcpiPm1aCntPort = 0x604;
+inline constexpr uint8_t kAcpiPm1aCntLen = 2;
+inline constexpr uint16_t kAcpiSlpEn = 1u << 13;
+inline constexpr uint8_t kAcpiS5SlpTyp = 5;  // \_S5 package value, bits 10..12 of PM1a_CNT
+// FADT reset register: the i8042 command port and its pulse-reset command.
+inline constexpr uint16_t kResetPort = 0x64;
+inline constexpr uint8_t kResetValue = 0xfe;
 
 }  // namespace boot::x86

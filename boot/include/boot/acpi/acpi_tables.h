@@ -1,5 +1,12 @@
 // ACPI tables for an x86_64 guest with legacy PC devices: RSDP (revision 2),
-// XSDT, FADT, MADT and a DSDT describing COM1, the i8042 and the RTC. Linux
+// XSDT, FADT (+FACS), MADT and a DSDT describing COM1, the i8042 and the RTC.
+// Not hardware-reduced: the guest has a PIC, PIT, RTC and i8042, and Linux
+// drops the legacy PIC and PIT timer when the FADT says hardware-reduced.
+// The FADT declares a PM1a event block at PIO 0x600 (4 bytes) and a PM1a
+// control block at 0x604 (2 bytes): the VMM answers reads with 0 and ignores
+// writes, except SLP_EN (bit 13) with SLP_TYP 5 written to 0x604, which is
+// the \_S5 soft-off the kernel uses for poweroff. Reset goes through the
+// FADT reset register: 0xfe to PIO 0x64, the i8042 reset the VMM already has. Linux
 // finds them through the zero page (acpi_rsdp_addr), PVH (rsdp_paddr) or the
 // BIOS-area scan, so the RSDP lives on a 16-byte boundary in 0xE0000..0xFFFFF.
 #pragma once
@@ -15,12 +22,14 @@ namespace boot::acpi {
 
 inline constexpr char kOemId[] = "MINVMM";       // 6 characters
 inline constexpr char kOemTableId[] = "MINIVMM ";  // 8 characters
-// The MADT can list at most this many local APICs with 8-bit ids (255 is broadcast).
-inline constexpr uint32_t kMaxCpus = 255;
+// Local APIC ids are 8 bits, 255 is broadcast and the IOAPIC takes the id
+// after the last CPU (as in the MP table): 254 CPUs at most.
+inline constexpr uint32_t kMaxCpus = 254;
 
 // Each builder returns a complete table with its checksum filled in.
 std::vector<uint8_t> build_dsdt();
-std::vector<uint8_t> build_fadt(uint64_t dsdt_addr);
+std::vector<uint8_t> build_facs();  // no checksum by definition; 64-byte aligned
+std::vector<uint8_t> build_fadt(uint64_t dsdt_addr, uint64_t facs_addr);
 Result<std::vector<uint8_t>> build_madt(uint32_t cpus);
 std::vector<uint8_t> build_xsdt(const std::vector<uint64_t>& table_addrs);
 std::vector<uint8_t> build_rsdp(uint64_t xsdt_addr);
