@@ -139,6 +139,20 @@ Result<Header> parse_header(const ImageSource& src) {
                 "{}: loadflags at offset 0x211 is {:#04x}, without LOADED_HIGH: a zImage loaded at 0x10000", name,
                 h.loadflags);
 
+  // The short jump at 0x200 skips the header: its target is the header's end.
+  h.header_end = 0x202 + std::to_integer<uint64_t>(h.head[0x201]);
+  if (h.header_end < kMinFileSize)
+    return fail(ErrorCode::kInvalidField,
+                "{}: jump at offset 0x200 ends the setup header at {:#x}, before init_size (needs {:#x})", name,
+                h.header_end, kMinFileSize);
+  // It cannot pass the setup sectors (at least 0x400 bytes, header_end <=
+  // 0x301), only the end of a short file.
+  if (h.header_end > src.size())
+    return fail(ErrorCode::kTruncated,
+                "{}: jump at offset 0x200 ends the setup header at {:#x}, past the end of the file ({:#x} bytes)",
+                name, h.header_end, src.size());
+  h.head.resize(h.header_end);
+
   uint8_t raw_sects = static_cast<uint8_t>(h.get(0x1f1, 1));
   h.setup_sects = raw_sects == 0 ? 4 : raw_sects;  // boot.rst: 0 means 4
   h.pm_offset = (uint64_t{h.setup_sects} + 1) * 512;
@@ -148,19 +162,6 @@ Result<Header> parse_header(const ImageSource& src) {
                 "{:#x} bytes",
                 name, raw_sects, h.pm_offset, src.size());
   h.pm_size = src.size() - h.pm_offset;
-
-  // The short jump at 0x200 skips the header: its target is the header's end.
-  h.header_end = 0x202 + std::to_integer<uint64_t>(h.head[0x201]);
-  if (h.header_end < kMinFileSize)
-    return fail(ErrorCode::kInvalidField,
-                "{}: jump at offset 0x200 ends the setup header at {:#x}, before init_size (needs {:#x})", name,
-                h.header_end, kMinFileSize);
-  if (h.header_end > h.pm_offset || h.header_end > src.size())
-    return fail(ErrorCode::kInvalidField,
-                "{}: jump at offset 0x200 ends the setup header at {:#x}, past the setup sectors ({:#x}) or the file "
-                "({:#x} bytes)",
-                name, h.header_end, h.pm_offset, src.size());
-  h.head.resize(h.header_end);
 
   h.kernel_alignment = static_cast<uint32_t>(h.get(0x230, 4));
   if (!std::has_single_bit(h.kernel_alignment))
