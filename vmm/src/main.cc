@@ -1,6 +1,36 @@
+// `vmm`: parse the command line, run one command, turn the outcome into an
+// exit code. Each command lives in its own file.
 #include <cstdio>
+#include <span>
 
-int main() {
-  std::puts("vmm: under construction");
-  return 0;
+#include <fmt/format.h>
+
+#include "vmm/cli.h"
+#include "vmm/exit_codes.h"
+#include "vmm/inspect_command.h"
+
+int main(int argc, char** argv) {
+  const char* const* args = argv;
+  auto options = vmm::parse_command_line(std::span(args + (argc > 0 ? 1 : 0), argc > 0 ? argc - 1 : 0));
+  if (!options) {
+    fmt::print(stderr, "vmm: {} (see vmm --help)\n", options.error().message);
+    return vmm::kExitUsage;
+  }
+  switch (options->command) {
+    case vmm::Command::kHelp:
+      fmt::print("{}", vmm::help_text());
+      return vmm::kExitOk;
+    case vmm::Command::kVersion:
+      fmt::print("{}", vmm::version_text());
+      return vmm::kExitOk;
+    case vmm::Command::kInspect:
+      return vmm::run_inspect(*options, stdout, stderr);
+    case vmm::Command::kDryRun:
+      fmt::print(stderr, "vmm: --dry-run is not implemented yet\n");
+      return vmm::kExitInternal;
+    case vmm::Command::kRun:
+      fmt::print(stderr, "vmm: booting is not implemented yet\n");
+      return vmm::kExitInternal;
+  }
+  return vmm::kExitInternal;
 }

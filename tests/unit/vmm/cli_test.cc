@@ -1,0 +1,298 @@
+#include "vmm/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace vmm {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::expected<Options, UsageError> parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> v(args);
+  return parse_command_line(v);
+}
+
+Options parse_ok(std::initializer_list<const char*> args) {
+  auto r = parse(args);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? *r : Options{};
+}
+
+std::string parse_error(std::initializer_list<const char*> args) {
+  auto r = parse(args);
+  EXPECT_FALSE(r) << "parsed although it should not";
+  return r ? std::string() : r.error().message;
+}
+
+TEST(Cli, KernelAloneGivesDefaults) {
+  auto o = parse_ok({"--kernel", "bzImage"});
+  EXPECT_EQ(o.command, Command::kRun);
+  EXPECT_EQ(o.kernel, "bzImage");
+  EXPECT_FALSE(o.initrd);
+  EXPECT_EQ(o.cmdline, "");
+  EXPECT_EQ(o.memory, 512ull << 20);
+  EXPECT_EQ(o.cpus, 1u);
+  EXPECT_EQ(o.arch, host_arch());
+  EXPECT_EQ(o.boot, BootMode::kAuto);
+  EXPECT_EQ(o.console.kind, ConsoleKind::kStdio);
+  EXPECT_FALSE(o.expect);
+  EXPECT_FALSE(o.timeout);
+  EXPECT_FALSE(o.boot_report);
+  EXPECT_FALSE(o.dry_run);
+  EXPECT_FALSE(o.dump_dtb);
+  EXPECT_FALSE(o.json);
+}
+
+TEST(Cli, HostArchMatchesTheBuild) {
+#if defined(__x86_64__)
+  EXPECT_EQ(host_arch(), loader::Arch::kX86_64);
+#elif defined(__aarch64__)
+  EXPECT_EQ(host_arch(), loader::Arch::kAarch64);
+#endif
+}
+
+TEST(Cli, EveryOptionIsParsed) {
+  auto o = parse_ok({"--kernel", "k", "--initrd", "rd.cpio", "--cmdline", "console=ttyS0 -- init", "--memory", "2G",
+                     "--cpus", "4", "--arch", "x86_64", "--boot", "pvh", "--console", "file:/tmp/log", "--expect",
+                     "Run /init", "--timeout", "30", "--boot-report"});
+  EXPECT_EQ(o.kernel, "k");
+  EXPECT_EQ(o.initrd, "rd.cpio");
+  EXPECT_EQ(o.cmdline, "console=ttyS0 -- init");
+  EXPECT_EQ(o.memory, 2ull << 30);
+  EXPECT_EQ(o.cpus, 4u);
+  EXPECT_EQ(o.arch, loader::Arch::kX86_64);
+  EXPECT_EQ(o.boot, BootMode::kPvh);
+  EXPECT_EQ(o.console.kind, ConsoleKind::kFile);
+  EXPECT_EQ(o.console.path, "/tmp/log");
+  EXPECT_EQ(o.expect, "Run /init");
+  EXPECT_EQ(o.timeout, std::chrono::seconds(30));
+  EXPECT_TRUE(o.boot_report);
+  EXPECT_EQ(o.command, Command::kRun);
+}
+
+TEST(Cli, EqualsSyntaxWorks) {
+  auto o = parse_ok({"--kernel=k", "--memory=64M", "--cmdline=-- single"});
+  EXPECT_EQ(o.kernel, "k");
+  EXPECT_EQ(o.memory, 64ull << 20);
+  EXPECT_EQ(o.cmdline, "-- single");
+}
+
+TEST(Cli, DryRunWithDtbDump) {
+  auto o = parse_ok({"--kernel", "Image", "--arch", "aarch64", "--dry-run", "--dump-dtb", "out.dtb"});
+  EXPECT_EQ(o.command, Command::kDryRun);
+  EXPECT_TRUE(o.dry_run);
+  EXPECT_EQ(o.arch, loader::Arch::kAarch64);
+  EXPECT_EQ(o.dump_dtb, "out.dtb");
+  EXPECT_EQ(parse_ok({"--kernel", "Image", "--arch", "riscv64", "--dry-run", "--dump-dtb", "x"}).arch,
+            loader::Arch::kRiscv64);
+}
+
+TEST(Cli, ArchAliases) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "arm64"}).arch, loader::Arch::kAarch64);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "amd64"}).arch, loader::Arch::kX86_64);
+}
+
+TEST(Cli, BootModes) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--boot", "auto"}).boot, BootMode::kAuto);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--boot", "linux"}).boot, BootMode::kLinux);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "x86_64", "--boot", "pvh"}).boot, BootMode::kPvh);
+  EXPECT_EQ(to_string(BootMode::kPvh), "pvh");
+}
+
+TEST(Cli, ConsoleKinds) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--console", "none"}).console.kind, ConsoleKind::kNone);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--console", "stdio"}).console.kind, ConsoleKind::kStdio);
+}
+
+TEST(Cli, CpuBounds) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--cpus", "1"}).cpus, 1u);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--cpus", "254"}).cpus, 254u);
+  EXPECT_THAT(parse_error({"--kernel", "k", "--cpus", ""}), HasSubstr("--cpus ''"));
+  for (const char* bad : {"0", "255", "-1", "two", "4x", "+4", "99999999999999999999"}) {
+    std::string arg = std::string("--cpus=") + bad;  // "=": a value may start with '-'
+    auto e = parse_error({"--kernel", "k", arg.c_str()});
+    EXPECT_THAT(e, HasSubstr("--cpus"));
+    EXPECT_THAT(e, HasSubstr(std::string("'") + bad + "'"));
+    EXPECT_THAT(e, HasSubstr("1 to 254"));
+  }
+}
+
+TEST(Cli, MemorySuffixes) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--memory", "16M"}).memory, 16ull << 20);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--memory", "16384k"}).memory, 16ull << 20);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--memory", "3g"}).memory, 3ull << 30);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--memory", "1T"}).memory, 1ull << 40);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--memory", "16777216"}).memory, 16777216u);
+}
+
+TEST(Cli, MemoryRejectsZero) {
+  auto e = parse_error({"--kernel", "k", "--memory", "0"});
+  EXPECT_THAT(e, HasSubstr("--memory '0'"));
+  EXPECT_THAT(e, HasSubstr("0"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "0M"}), HasSubstr("--memory '0M'"));
+}
+
+TEST(Cli, MemoryRejectsBadSuffix) {
+  auto e = parse_error({"--kernel", "k", "--memory", "512X"});
+  EXPECT_THAT(e, HasSubstr("--memory '512X'"));
+  EXPECT_THAT(e, HasSubstr("suffix 'X'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "512MB"}), HasSubstr("suffix 'MB'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "M"}), HasSubstr("expected a number"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory=-5M"}), HasSubstr("expected a number"));
+}
+
+TEST(Cli, MemoryRejectsTooSmall) {
+  auto e = parse_error({"--kernel", "k", "--memory", "15M"});
+  EXPECT_THAT(e, HasSubstr("15 MiB is less than the minimum of 16 MiB"));
+  // A bare number is bytes; say so, since QEMU users expect MiB.
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "512"}), HasSubstr("no suffix means bytes"));
+}
+
+TEST(Cli, MemoryRejectsTooLargeAndOverflow) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "1025G"}), HasSubstr("maximum of 1 TiB"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "17179869184T"}), HasSubstr("overflows"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "99999999999999999999"}), HasSubstr("too large"));
+}
+
+TEST(Cli, MemoryRejectsUnalignedSize) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--memory", "16777217"}), HasSubstr("multiple of 4 KiB"));
+}
+
+TEST(Cli, ParseSizeDirectly) {
+  EXPECT_EQ(parse_size("4K").value(), 4096u);
+  EXPECT_EQ(parse_size("1").value(), 1u);
+  EXPECT_FALSE(parse_size(""));
+  EXPECT_FALSE(parse_size("0"));
+  EXPECT_EQ(parse_size("16777215T").value(), 16777215ull << 40);
+  EXPECT_FALSE(parse_size("16777216T"));
+}
+
+TEST(Cli, MissingKernel) {
+  EXPECT_THAT(parse_error({}), HasSubstr("no kernel given"));
+  EXPECT_THAT(parse_error({"--memory", "1G"}), HasSubstr("no kernel given"));
+  EXPECT_THAT(parse_error({"--kernel", ""}), HasSubstr("--kernel: the path is empty"));
+  EXPECT_THAT(parse_error({"--kernel"}), HasSubstr("kernel"));
+}
+
+TEST(Cli, EmptyInitrdPath) { EXPECT_THAT(parse_error({"--kernel", "k", "--initrd", ""}), HasSubstr("--initrd")); }
+
+TEST(Cli, UnknownOption) { EXPECT_THAT(parse_error({"--kernel", "k", "--bogus"}), HasSubstr("--bogus")); }
+
+TEST(Cli, NoPrefixGuessing) { EXPECT_THAT(parse_error({"--kernel", "k", "--mem", "1G"}), HasSubstr("--mem")); }
+
+TEST(Cli, RepeatedOption) {
+  EXPECT_THAT(parse_error({"--kernel", "a", "--kernel", "b"}), HasSubstr("more than once"));
+}
+
+TEST(Cli, StrayArgument) {
+  auto e = parse_error({"--kernel", "k", "extra"});
+  EXPECT_THAT(e, HasSubstr("unexpected argument 'extra'"));
+  EXPECT_THAT(parse_error({"inspekt", "k"}), HasSubstr("'inspekt'"));
+}
+
+TEST(Cli, BadArch) {
+  auto e = parse_error({"--kernel", "k", "--arch", "mips"});
+  EXPECT_THAT(e, HasSubstr("--arch 'mips'"));
+  EXPECT_THAT(e, HasSubstr("x86_64, aarch64 or riscv64"));
+}
+
+TEST(Cli, BadBootMode) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--boot", "efi"}), HasSubstr("--boot 'efi'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--boot", "pvh"}),
+              HasSubstr("PVH is an x86_64 boot protocol, not aarch64"));
+}
+
+TEST(Cli, BadConsole) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--console", "serial"}), HasSubstr("--console 'serial'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--console", "file:"}), HasSubstr("needs a path"));
+}
+
+TEST(Cli, BadExpectRegex) {
+  auto e = parse_error({"--kernel", "k", "--expect", "Run (/init"});
+  EXPECT_THAT(e, HasSubstr("--expect 'Run (/init'"));
+  EXPECT_THAT(e, HasSubstr("ECMAScript"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--expect", ""}), HasSubstr("empty"));
+}
+
+TEST(Cli, BadTimeout) {
+  for (const char* bad : {"0", "-3", "1.5", "soon", "99999999999"}) {
+    std::string arg = std::string("--timeout=") + bad;
+    auto e = parse_error({"--kernel", "k", arg.c_str()});
+    EXPECT_THAT(e, HasSubstr(std::string("--timeout '") + bad + "'"));
+  }
+}
+
+TEST(Cli, BadCmdlineIsAUsageError) {
+  auto e = parse_error({"--kernel", "k", "--cmdline", "a=\"b"});
+  EXPECT_THAT(e, HasSubstr("--cmdline"));
+  EXPECT_THAT(e, HasSubstr("never closed"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--cmdline", "a\tb"}), HasSubstr("0x09"));
+}
+
+TEST(Cli, CmdlineTooLongForTheArch) {
+  std::string riscv_max(1023, 'a');
+  std::string riscv_over(1024, 'a');
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "riscv64", "--cmdline", riscv_max.c_str()}));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "riscv64", "--cmdline", riscv_over.c_str()}),
+              HasSubstr("capacity of 1024"));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "aarch64", "--cmdline", riscv_over.c_str()}));
+}
+
+TEST(Cli, DumpDtbRules) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--dump-dtb", "x"}), HasSubstr("needs --dry-run"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--dump-dtb", "x"}),
+              HasSubstr("no device tree"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--dry-run", "--dump-dtb", ""}),
+              HasSubstr("path is empty"));
+}
+
+TEST(Cli, JsonOnlyForInspect) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--json"}), HasSubstr("--json applies to `vmm inspect` only"));
+}
+
+TEST(Cli, Inspect) {
+  auto o = parse_ok({"inspect", "vmlinuz"});
+  EXPECT_EQ(o.command, Command::kInspect);
+  EXPECT_EQ(o.kernel, "vmlinuz");
+  EXPECT_FALSE(o.json);
+  EXPECT_TRUE(parse_ok({"inspect", "vmlinuz", "--json"}).json);
+  EXPECT_TRUE(parse_ok({"inspect", "--json", "vmlinuz"}).json);
+}
+
+TEST(Cli, InspectUsageErrors) {
+  EXPECT_THAT(parse_error({"inspect"}), HasSubstr("no kernel file given"));
+  EXPECT_THAT(parse_error({"inspect", "a", "b"}), HasSubstr("unexpected argument 'b'"));
+  EXPECT_THAT(parse_error({"inspect", ""}), HasSubstr("path is empty"));
+  EXPECT_THAT(parse_error({"inspect", "a", "--memory", "1G"}), HasSubstr("--memory does not apply"));
+  EXPECT_THAT(parse_error({"inspect", "a", "--dry-run"}), HasSubstr("--dry-run does not apply"));
+  EXPECT_THAT(parse_error({"inspect", "a", "--kernel", "b"}), HasSubstr("--kernel does not apply"));
+}
+
+TEST(Cli, HelpAndVersion) {
+  EXPECT_EQ(parse_ok({"--help"}).command, Command::kHelp);
+  EXPECT_EQ(parse_ok({"-h"}).command, Command::kHelp);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--help"}).command, Command::kHelp);
+  EXPECT_EQ(parse_ok({"--version"}).command, Command::kVersion);
+  EXPECT_THAT(version_text(), HasSubstr("minivmm"));
+}
+
+TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
+  std::string help = help_text();
+  EXPECT_THAT(help, HasSubstr("vmm --kernel PATH [options]"));
+  EXPECT_THAT(help, HasSubstr("vmm inspect KERNEL [--json]"));
+  EXPECT_THAT(help, HasSubstr("--dry-run"));
+  for (const char* option : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--arch", "--boot",
+                             "--console", "--expect", "--timeout", "--boot-report", "--dump-dtb", "--json",
+                             "--version"})
+    EXPECT_THAT(help, HasSubstr(option));
+  for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  70 "})
+    EXPECT_THAT(help, HasSubstr(code));
+}
+
+}  // namespace
+}  // namespace vmm

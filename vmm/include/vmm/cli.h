@@ -1,0 +1,75 @@
+// The `vmm` command line, parsed into plain data. The parser never prints or
+// exits: main() decides what to do with a usage error, so tests can call it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "loader/kernel.h"
+
+namespace vmm {
+
+enum class Command {
+  kRun,      // vmm --kernel K [options]
+  kDryRun,   // vmm --kernel K [options] --dry-run
+  kInspect,  // vmm inspect KERNEL [--json]
+  kHelp,     // vmm --help
+  kVersion,  // vmm --version
+};
+
+enum class BootMode { kAuto, kLinux, kPvh };
+
+enum class ConsoleKind { kStdio, kFile, kNone };
+
+struct ConsoleOptions {
+  ConsoleKind kind = ConsoleKind::kStdio;
+  std::string path;  // kFile only
+};
+
+inline constexpr uint64_t kMinMemory = 16ull << 20;
+inline constexpr uint64_t kMaxMemory = 1ull << 40;
+inline constexpr uint64_t kDefaultMemory = 512ull << 20;
+inline constexpr uint32_t kMaxCpus = 254;  // x86: 8-bit APIC ids, 0xff is broadcast
+
+struct Options {
+  Command command = Command::kRun;
+  std::string kernel;
+  std::optional<std::string> initrd;
+  std::string cmdline;  // as the user gave it; empty when not given
+  uint64_t memory = kDefaultMemory;
+  uint32_t cpus = 1;
+  loader::Arch arch = loader::Arch::kX86_64;  // parse_command_line sets the host's by default
+  BootMode boot = BootMode::kAuto;
+  ConsoleOptions console;
+  std::optional<std::string> expect;  // ECMAScript regex, known to compile
+  std::optional<std::chrono::seconds> timeout;
+  bool boot_report = false;
+  bool dry_run = false;
+  std::optional<std::string> dump_dtb;
+  bool json = false;
+};
+
+struct UsageError {
+  std::string message;  // one line, no "vmm: " prefix
+};
+
+// args excludes argv[0].
+std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args);
+
+// The architecture this binary runs on.
+loader::Arch host_arch();
+
+// "512M", "2G", "16777216", "1T" (K/M/G/T, either case, powers of 1024).
+std::expected<uint64_t, std::string> parse_size(std::string_view text);
+
+std::string_view to_string(BootMode mode);
+
+std::string help_text();
+std::string version_text();
+
+}  // namespace vmm

@@ -1,0 +1,356 @@
+#include "vmm/cli.h"
+
+#include <charconv>
+#include <regex>
+#include <sstream>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "loader/cmdline.h"
+#include "vmm/exit_codes.h"
+
+#ifndef MINIVMM_VERSION
+#define MINIVMM_VERSION "unknown"
+#endif
+
+namespace vmm {
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kMaxTimeoutSeconds = 365ull * 24 * 3600;
+
+std::unexpected<UsageError> usage(std::string message) { return std::unexpected(UsageError{std::move(message)}); }
+
+template <class... Args>
+std::unexpected<UsageError> usage(fmt::format_string<Args...> format, Args&&... args) {
+  return usage(fmt::format(format, std::forward<Args>(args)...));
+}
+
+// Every value is taken as a string and converted here: Boost's lexical_cast
+// turns "-1" into 4294967295 for unsigned types, and its messages cannot say
+// what range was expected.
+po::options_description vm_options() {
+  po::options_description desc("Options for booting (and --dry-run)");
+  desc.add_options()
+      ("kernel", po::value<std::string>()->value_name("PATH"),
+       "kernel: bzImage, ELF vmlinux, arm64/riscv64 Image, optionally compressed (required)")
+      ("initrd", po::value<std::string>()->value_name("PATH"), "initial ramdisk")
+      ("cmdline", po::value<std::string>()->value_name("STR"),
+       "kernel command line; words after a standalone -- go to init")
+      ("memory", po::value<std::string>()->value_name("SIZE"),
+       "guest RAM with a K, M, G or T suffix (powers of 1024; no suffix means bytes); 16M..1T, default 512M")
+      ("cpus", po::value<std::string>()->value_name("N"), "vCPUs, 1..254 (default 1)")
+      ("arch", po::value<std::string>()->value_name("ARCH"),
+       "guest architecture: x86_64, aarch64 or riscv64 (default: the host's)")
+      ("boot", po::value<std::string>()->value_name("MODE"),
+       "auto|linux|pvh (x86_64): auto takes PVH when the kernel has a PVH entry, else the Linux 64-bit entry")
+      ("console", po::value<std::string>()->value_name("WHERE"),
+       "stdio (default; raw mode on a terminal, Ctrl-A x quits), file:PATH, or none")
+      ("expect", po::value<std::string>()->value_name("REGEX"),
+       "exit 0 as soon as the console output matches this ECMAScript regular expression")
+      ("timeout", po::value<std::string>()->value_name("SECS"), "stop the VM after SECS seconds (exit code 6)")
+      ("boot-report", po::bool_switch(),
+       "print set-up time, times to first console byte, to 'Linux version' and to 'Run /init', exits by kind, "
+       "peak RSS")
+      ("dry-run", po::bool_switch(),
+       "load everything and write every boot structure into guest memory, print the layout and the entry "
+       "registers, and exit; needs no /dev/kvm")
+      ("dump-dtb", po::value<std::string>()->value_name("PATH"),
+       "with --dry-run: write the generated device tree (aarch64, riscv64)");
+  return desc;
+}
+
+po::options_description general_options() {
+  po::options_description desc("General options");
+  desc.add_options()
+      ("json", po::bool_switch(), "inspect: print JSON instead of a table")
+      ("help,h", po::bool_switch(), "print this help and exit")
+      ("version", po::bool_switch(), "print the version and exit");
+  return desc;
+}
+
+po::options_description all_options() {
+  po::options_description hidden;
+  hidden.add_options()("args", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(vm_options()).add(general_options()).add(hidden);
+  return all;
+}
+
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+std::optional<uint64_t> parse_u64(std::string_view text) {
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::string human_size(uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} bytes", bytes);
+}
+
+std::expected<uint64_t, UsageError> parse_memory(const std::string& text) {
+  auto size = parse_size(text);
+  if (!size) return usage("--memory {}: {}", quoted(text), size.error());
+  if (*size < kMinMemory)
+    return usage("--memory {}: {} is less than the minimum of 16 MiB{}", quoted(text), human_size(*size),
+                 text.find_first_not_of("0123456789") == std::string::npos ? " (no suffix means bytes: try 512M)"
+                                                                            : "");
+  if (*size > kMaxMemory) return usage("--memory {}: more than the maximum of 1 TiB", quoted(text));
+  if (*size % kPageSize != 0) return usage("--memory {}: not a multiple of 4 KiB", quoted(text));
+  return *size;
+}
+
+std::expected<ConsoleOptions, UsageError> parse_console(const std::string& text) {
+  if (text == "stdio") return ConsoleOptions{ConsoleKind::kStdio, {}};
+  if (text == "none") return ConsoleOptions{ConsoleKind::kNone, {}};
+  if (text.starts_with("file:")) {
+    std::string path = text.substr(5);
+    if (path.empty()) return usage("--console {}: file: needs a path, e.g. file:console.log", quoted(text));
+    return ConsoleOptions{ConsoleKind::kFile, path};
+  }
+  return usage("--console {}: expected stdio, file:PATH or none", quoted(text));
+}
+
+std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, const std::vector<std::string>& args) {
+  for (const auto& name : {"kernel", "initrd", "cmdline", "memory", "cpus", "arch", "boot", "console", "expect",
+                           "timeout", "dump-dtb"}) {
+    if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
+  }
+  for (const auto& name : {"boot-report", "dry-run"}) {
+    if (vm[name].as<bool>()) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
+  }
+  if (args.size() < 2) return usage("inspect: no kernel file given (usage: vmm inspect KERNEL [--json])");
+  if (args.size() > 2) return usage("inspect: unexpected argument {}", quoted(args[2]));
+  if (args[1].empty()) return usage("inspect: the kernel path is empty");
+  Options options;
+  options.command = Command::kInspect;
+  options.kernel = args[1];
+  options.json = vm["json"].as<bool>();
+  return options;
+}
+
+std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
+  Options options;
+  options.arch = host_arch();
+  options.dry_run = vm["dry-run"].as<bool>();
+  options.command = options.dry_run ? Command::kDryRun : Command::kRun;
+  options.boot_report = vm["boot-report"].as<bool>();
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
+  };
+
+  if (vm["json"].as<bool>()) return usage("--json applies to `vmm inspect` only");
+
+  auto kernel = get("kernel");
+  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL; see vmm --help)");
+  if (kernel->empty()) return usage("--kernel: the path is empty");
+  options.kernel = *kernel;
+
+  if (auto initrd = get("initrd")) {
+    if (initrd->empty()) return usage("--initrd: the path is empty");
+    options.initrd = *initrd;
+  }
+
+  if (auto arch = get("arch")) {
+    auto parsed = loader::parse_arch(*arch);
+    if (!parsed) return usage("--arch {}: unknown architecture (expected x86_64, aarch64 or riscv64)", quoted(*arch));
+    options.arch = *parsed;
+  }
+
+  if (auto memory = get("memory")) {
+    auto parsed = parse_memory(*memory);
+    if (!parsed) return std::unexpected(parsed.error());
+    options.memory = *parsed;
+  }
+
+  if (auto cpus = get("cpus")) {
+    auto n = parse_u64(*cpus);
+    if (!n || *n < 1 || *n > kMaxCpus) return usage("--cpus {}: expected a whole number from 1 to {}", quoted(*cpus), kMaxCpus);
+    options.cpus = static_cast<uint32_t>(*n);
+  }
+
+  if (auto boot = get("boot")) {
+    if (*boot == "auto") {
+      options.boot = BootMode::kAuto;
+    } else if (*boot == "linux") {
+      options.boot = BootMode::kLinux;
+    } else if (*boot == "pvh") {
+      options.boot = BootMode::kPvh;
+    } else {
+      return usage("--boot {}: expected auto, linux or pvh", quoted(*boot));
+    }
+    if (options.boot == BootMode::kPvh && options.arch != loader::Arch::kX86_64)
+      return usage("--boot pvh: PVH is an x86_64 boot protocol, not {}", loader::to_string(options.arch));
+  }
+
+  if (auto cmdline = get("cmdline")) {
+    // Catch bad text now, as a usage error; the kernel's own limit is checked
+    // again once its header is read.
+    uint64_t capacity = options.arch == loader::Arch::kAarch64   ? loader::kCmdlineCapacityAarch64
+                        : options.arch == loader::Arch::kRiscv64 ? loader::kCmdlineCapacityRiscv64
+                                                                 : loader::kCmdlineCapacityX86Elf;
+    loader::Cmdline check(capacity);
+    if (auto r = check.append(*cmdline); !r) return usage("--cmdline: {}", r.error().message);
+    options.cmdline = *cmdline;
+  }
+
+  if (auto console = get("console")) {
+    auto parsed = parse_console(*console);
+    if (!parsed) return std::unexpected(parsed.error());
+    options.console = *parsed;
+  }
+
+  if (auto expect = get("expect")) {
+    if (expect->empty()) return usage("--expect: the pattern is empty (it would match at once)");
+    try {
+      std::regex re(*expect, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return usage("--expect {}: not a valid ECMAScript regular expression: {}", quoted(*expect), e.what());
+    }
+    options.expect = *expect;
+  }
+
+  if (auto timeout = get("timeout")) {
+    auto n = parse_u64(*timeout);
+    if (!n || *n < 1 || *n > kMaxTimeoutSeconds)
+      return usage("--timeout {}: expected whole seconds from 1 to {}", quoted(*timeout), kMaxTimeoutSeconds);
+    options.timeout = std::chrono::seconds(*n);
+  }
+
+  if (auto dtb = get("dump-dtb")) {
+    if (!options.dry_run) return usage("--dump-dtb needs --dry-run");
+    if (dtb->empty()) return usage("--dump-dtb: the path is empty");
+    if (options.arch == loader::Arch::kX86_64)
+      return usage("--dump-dtb: x86_64 guests have no device tree (use --arch aarch64 or riscv64)");
+    options.dump_dtb = *dtb;
+  }
+  return options;
+}
+
+}  // namespace
+
+loader::Arch host_arch() {
+#if defined(__aarch64__)
+  return loader::Arch::kAarch64;
+#elif defined(__riscv) && __riscv_xlen == 64
+  return loader::Arch::kRiscv64;
+#else
+  return loader::Arch::kX86_64;
+#endif
+}
+
+std::expected<uint64_t, std::string> parse_size(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) return std::unexpected(std::string("expected a number with an optional K, M, G or T suffix"));
+  auto number = parse_u64(text.substr(0, digits));
+  if (!number) return std::unexpected(std::string("the number is too large"));
+  std::string_view suffix = text.substr(digits);
+  unsigned shift = 0;
+  if (suffix.empty()) {
+    shift = 0;
+  } else if (suffix.size() == 1) {
+    switch (suffix[0]) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+      case 'T': case 't': shift = 40; break;
+      default: return std::unexpected(fmt::format("unknown suffix {} (use K, M, G or T)", quoted(suffix)));
+    }
+  } else {
+    return std::unexpected(fmt::format("unknown suffix {} (use K, M, G or T)", quoted(suffix)));
+  }
+  if (*number == 0) return std::unexpected(std::string("the size is 0"));
+  if (shift != 0 && *number > (~0ull >> shift)) return std::unexpected(std::string("the size overflows 64 bits"));
+  return *number << shift;
+}
+
+std::string_view to_string(BootMode mode) {
+  switch (mode) {
+    case BootMode::kAuto: return "auto";
+    case BootMode::kLinux: return "linux";
+    case BootMode::kPvh: return "pvh";
+  }
+  return "unknown";
+}
+
+std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args) {
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  try {
+    // No guessing: "--mem" must not silently mean --memory in a script.
+    int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    std::vector<std::string> argv(args.begin(), args.end());
+    po::store(po::command_line_parser(argv).options(all_options()).positional(positional).style(style).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage(e.what());
+  }
+
+  if (vm["help"].as<bool>() || vm["version"].as<bool>()) {
+    Options options;
+    options.command = vm["help"].as<bool>() ? Command::kHelp : Command::kVersion;
+    return options;
+  }
+
+  std::vector<std::string> positional_args;
+  if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
+  if (!positional_args.empty()) {
+    if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
+    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL; see vmm --help)",
+                 quoted(positional_args[0]));
+  }
+  return parse_vm(vm);
+}
+
+std::string help_text() {
+  std::ostringstream options;
+  options << vm_options() << "\n" << general_options();
+  return fmt::format(
+      "vmm — a small KVM micro-VMM that boots Linux kernels to a serial console\n"
+      "\n"
+      "Usage:\n"
+      "  vmm --kernel PATH [options]            boot the kernel in a KVM virtual machine\n"
+      "  vmm --kernel PATH [options] --dry-run  lay the VM out without KVM and print it\n"
+      "  vmm inspect KERNEL [--json]            show what the loader sees in a kernel file\n"
+      "  vmm --help | --version\n"
+      "\n"
+      "{}\n"
+      "Exit codes:\n"
+      "  {:<3} the guest shut down cleanly, --expect matched, or inspect/--dry-run succeeded\n"
+      "  {:<3} bad command-line arguments\n"
+      "  {:<3} the kernel or initrd could not be read, parsed or placed in guest memory\n"
+      "  {:<3} /dev/kvm is missing or a KVM call failed\n"
+      "  {:<3} the guest kernel panicked\n"
+      "  {:<3} --timeout expired before the guest finished\n"
+      "  {:<3} internal error (a bug in minivmm)\n",
+      options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
+      static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
+      static_cast<int>(kExitInternal));
+}
+
+std::string version_text() { return fmt::format("vmm (minivmm) {}\n", MINIVMM_VERSION); }
+
+}  // namespace vmm
