@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace vmm {
 
@@ -32,6 +33,50 @@ int xioctl(int fd, unsigned long req, Arg arg) {
   } while (r < 0 && errno == EINTR);
   return r;
 }
+
+// <linux/kvm.h> declares kvm_cpuid2 and kvm_msrs with __DECLARE_FLEX_ARRAY,
+// which in C++ (Linux 6.1 uapi headers) inserts an empty struct of size 1:
+// sizeof grows from 8 to 12/16, the entries move, and the ioctl numbers
+// derived from sizeof no longer match the kernel's (KVM answers EINVAL).
+// So these three ioctls use the C layout spelled out here: an 8-byte header
+// followed by the entries.
+struct CHeader {
+  uint32_t count;
+  uint32_t padding;
+};
+static_assert(sizeof(CHeader) == 8);
+static_assert(sizeof(kvm_cpuid_entry2) == 40);
+static_assert(sizeof(kvm_msr_entry) == 16);
+constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CHeader);
+constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CHeader);
+constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, CHeader);
+
+// A header + entries buffer in the C layout.
+template <class Entry>
+class FlexBuffer {
+ public:
+  explicit FlexBuffer(size_t count)
+      : bytes_(sizeof(CHeader) + count * sizeof(Entry)), data_(new std::byte[bytes_]()) {
+    CHeader h{static_cast<uint32_t>(count), 0};
+    std::memcpy(data_.get(), &h, sizeof h);
+  }
+  void* get() { return data_.get(); }
+  uint32_t count() const {
+    CHeader h;
+    std::memcpy(&h, data_.get(), sizeof h);
+    return h.count;
+  }
+  void set(size_t i, const Entry& e) { std::memcpy(data_.get() + sizeof(CHeader) + i * sizeof(Entry), &e, sizeof e); }
+  Entry at(size_t i) const {
+    Entry e;
+    std::memcpy(&e, data_.get() + sizeof(CHeader) + i * sizeof(Entry), sizeof e);
+    return e;
+  }
+
+ private:
+  size_t bytes_;
+  std::unique_ptr<std::byte[]> data_;
+};
 
 }  // namespace
 
@@ -77,12 +122,11 @@ Result<int> Kvm::vcpu_mmap_size() const {
 Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
   // The kernel says E2BIG until the buffer is big enough.
   for (uint32_t n = 64; n <= 4096; n *= 2) {
-    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
-    std::unique_ptr<std::byte[]> buf(new std::byte[bytes]());
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-    cpuid->nent = n;
-    if (xioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+    FlexBuffer<kvm_cpuid_entry2> buf(n);
+    if (xioctl(fd_.get(), kGetSupportedCpuid, buf.get()) == 0) {
+      std::vector<kvm_cpuid_entry2> out;
+      for (uint32_t i = 0; i < buf.count() && i < n; ++i) out.push_back(buf.at(i));
+      return out;
     }
     if (errno != E2BIG) return fail_errno(errno, "KVM_GET_SUPPORTED_CPUID");
   }
@@ -196,24 +240,18 @@ Result<void> Vcpu::set_fpu(const kvm_fpu& fpu) {
 }
 
 Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-  std::unique_ptr<std::byte[]> buf(new std::byte[bytes]());
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  if (xioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) {
+  FlexBuffer<kvm_cpuid_entry2> buf(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) buf.set(i, entries[i]);
+  if (xioctl(fd_.get(), kSetCpuid2, buf.get()) < 0) {
     return fail_errno(errno, fmt::format("vCPU {}: KVM_SET_CPUID2 ({} entries)", id_, entries.size()));
   }
   return {};
 }
 
 Result<void> Vcpu::set_msrs(const std::vector<kvm_msr_entry>& msrs) {
-  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-  std::unique_ptr<std::byte[]> buf(new std::byte[bytes]());
-  auto* m = reinterpret_cast<kvm_msrs*>(buf.get());
-  m->nmsrs = static_cast<uint32_t>(msrs.size());
-  std::copy(msrs.begin(), msrs.end(), m->entries);
-  int r = xioctl(fd_.get(), KVM_SET_MSRS, m);
+  FlexBuffer<kvm_msr_entry> buf(msrs.size());
+  for (size_t i = 0; i < msrs.size(); ++i) buf.set(i, msrs[i]);
+  int r = xioctl(fd_.get(), kSetMsrs, buf.get());
   if (r < 0) return fail_errno(errno, fmt::format("vCPU {}: KVM_SET_MSRS", id_));
   // KVM stops at the first MSR it refuses and returns how many it set.
   if (static_cast<size_t>(r) != msrs.size()) {

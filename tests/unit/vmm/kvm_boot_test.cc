@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,14 @@ namespace {
 
 bool have_kvm() { return access("/dev/kvm", R_OK | W_OK) == 0; }
 
+// The build tree: $MINIVMM_BINARY_DIR, else two levels above this test
+// binary (<build>/tests/vmm_tests).
 std::string binary_dir() {
-  const char* d = std::getenv("MINIVMM_BINARY_DIR");
-  return d ? d : "";
+  if (const char* d = std::getenv("MINIVMM_BINARY_DIR"); d && *d) return d;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return exe.parent_path().parent_path().string();
 }
 
 struct RunResult {
@@ -83,7 +89,7 @@ class KvmBoot : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!have_kvm()) GTEST_SKIP() << "no /dev/kvm: KVM integration tests need a host with KVM (run them in the nested harness)";
-    ASSERT_FALSE(binary_dir().empty()) << "MINIVMM_BINARY_DIR is not set (run through ctest)";
+    ASSERT_FALSE(binary_dir().empty()) << "cannot find the build tree (set MINIVMM_BINARY_DIR)";
   }
   std::string guest(const char* name) { return binary_dir() + "/tests/guests/" + name; }
 };
