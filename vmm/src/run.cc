@@ -391,6 +391,17 @@ int run_vm(const RunConfig& config) {
     }
   }
   if (exit_code != kExitOk) print_error(outcome);
+  if (exit_code == kExitTimeout) {
+    // Where the guest was stuck: the first thing to look at after a timeout.
+    for (auto& vcpu : vcpus) {
+      auto regs = vcpu.get_regs();
+      auto sregs = vcpu.get_sregs();
+      if (regs && sregs) {
+        fmt::print(stderr, "vmm: vCPU {} at rip {:#x} rsp {:#x} (cr0 {:#x} cr3 {:#x} efer {:#x})\n", vcpu.id(),
+                   regs->rip, regs->rsp, sregs->cr0, sregs->cr3, sregs->efer);
+      }
+    }
+  }
 
   if (config.boot_report) {
     report.end = std::chrono::steady_clock::now();
