@@ -23,6 +23,25 @@ std::string exit_reason_name(uint32_t reason) {
   }
 }
 
+std::string_view internal_error_name(uint32_t suberror) {
+  switch (suberror) {
+    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
+    case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
+    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "event delivery failed";
+    default: return "unknown";
+  }
+}
+
+// The words KVM attaches to an internal error; for an emulation failure they
+// include the instruction bytes, which say what KVM could not emulate.
+std::string internal_error_data(const kvm_run& run) {
+  std::string s;
+  uint32_t n = run.internal.ndata;
+  if (n > sizeof run.internal.data / sizeof run.internal.data[0]) n = sizeof run.internal.data / sizeof run.internal.data[0];
+  for (uint32_t i = 0; i < n; ++i) s += fmt::format(" {:#x}", static_cast<uint64_t>(run.internal.data[i]));
+  return s.empty() ? s : ", data:" + s;
+}
+
 // Where the vCPU was, for error reports.
 std::string where(const Vcpu& vcpu) {
   auto regs = vcpu.get_regs();
@@ -103,8 +122,9 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
         break;
       case KVM_EXIT_INTERNAL_ERROR:
         ctx.exits.internal_error.fetch_add(1, std::memory_order_relaxed);
-        return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {}{}", vcpu.id(),
-                                              run->internal.suberror, where(vcpu))};
+        return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {} ({}){}{}", vcpu.id(),
+                                              run->internal.suberror, internal_error_name(run->internal.suberror),
+                                              where(vcpu), internal_error_data(*run))};
       case KVM_EXIT_FAIL_ENTRY:
         ctx.exits.fail_entry.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: VM entry failed, hardware reason {:#x}{}", vcpu.id(),
