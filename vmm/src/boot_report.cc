@@ -74,6 +74,7 @@ std::string BootReport::format() const {
                      mib(current_rss_bytes - guest_resident_bytes), mib(current_rss_bytes),
                      mib(guest_resident_bytes));
   }
+  if (!notes.empty()) s += "  note: " + notes;
   return s;
 }
 

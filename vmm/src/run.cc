@@ -250,10 +250,13 @@ int run_vm(const RunConfig& config) {
     if (!kvm_check(vcpu)) return kExitKvm;
     vcpus.push_back(std::move(*vcpu));
   }
+  x86::CpuidQuirks quirks;
+  quirks.hide_cx16 = !x86::host_has_nested_paging();
+  if (quirks.hide_cx16) report.notes += "host CPU has no NPT/EPT (shadow paging): CMPXCHG16B hidden from the guest\n";
   for (auto& vcpu : vcpus) {
     std::optional<boot::X86EntryState> entry;
     if (vcpu.id() == 0) entry = prepared->entry;
-    if (!kvm_check(x86::setup_vcpu(vcpu, *supported, config.cpus, entry))) return kExitKvm;
+    if (!kvm_check(x86::setup_vcpu(vcpu, *supported, config.cpus, entry, quirks))) return kExitKvm;
   }
 
   RawTerminal terminal(config.console == ConsoleSink::kStdio ? STDIN_FILENO : -1);

@@ -88,3 +88,19 @@ TEST(Cpuid, AmdCoreCountLeaf) {
 
 }  // namespace
 }  // namespace vmm::x86
+
+namespace vmm::x86 {
+namespace {
+
+TEST(Cpuid, Cx16IsHiddenOnlyWhenAsked) {
+  std::vector<kvm_cpuid_entry2> s{entry(0x1, 0, 0, 0, kCpuidCx16Bit | 1, 0)};
+  EXPECT_NE(cpuid_for_vcpu(s, 0, 1)[0].ecx & kCpuidCx16Bit, 0u);
+  CpuidQuirks q;
+  q.hide_cx16 = true;
+  auto v = cpuid_for_vcpu(s, 0, 1, q);
+  EXPECT_EQ(v[0].ecx & kCpuidCx16Bit, 0u);
+  EXPECT_EQ(v[0].ecx & 1u, 1u) << "other bits kept";
+}
+
+}  // namespace
+}  // namespace vmm::x86

@@ -1,5 +1,9 @@
 #include "arch/x86_64/cpuid.h"
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 namespace vmm::x86 {
 
 namespace {
@@ -13,8 +17,22 @@ uint32_t order(uint32_t count) {
 
 }  // namespace
 
+bool host_has_nested_paging() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0 && line.rfind("vmx flags", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w) {
+      if (w == "npt" || w == "ept") return true;
+    }
+  }
+  return false;
+}
+
 std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(const std::vector<kvm_cpuid_entry2>& supported, uint32_t cpu_index,
-                                             uint32_t cpu_count) {
+                                             uint32_t cpu_count, CpuidQuirks quirks) {
   std::vector<kvm_cpuid_entry2> out = supported;
   const uint32_t apic_id = cpu_index;
   const uint32_t core_shift = order(cpu_count);
@@ -25,6 +43,7 @@ std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(const std::vector<kvm_cpuid_entry2>
         // [15:8] CLFLUSH line size in 8-byte units (64 bytes).
         e.ebx = (apic_id << 24) | ((cpu_count & 0xff) << 16) | (8u << 8) | (e.ebx & 0xff);
         e.ecx |= kCpuidHypervisorBit;
+        if (quirks.hide_cx16) e.ecx &= ~kCpuidCx16Bit;
         if (cpu_count > 1) {
           e.edx |= kCpuidHttBit;
         } else {

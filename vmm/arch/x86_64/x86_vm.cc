@@ -30,8 +30,8 @@ Result<void> setup_vm(Vm& vm) {
 }
 
 Result<void> setup_vcpu(Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported_cpuid, uint32_t cpu_count,
-                        const std::optional<boot::X86EntryState>& entry) {
-  if (auto r = vcpu.set_cpuid(cpuid_for_vcpu(supported_cpuid, vcpu.id(), cpu_count)); !r) return r;
+                        const std::optional<boot::X86EntryState>& entry, CpuidQuirks quirks) {
+  if (auto r = vcpu.set_cpuid(cpuid_for_vcpu(supported_cpuid, vcpu.id(), cpu_count, quirks)); !r) return r;
   if (auto r = vcpu.set_msrs(boot_msrs()); !r) return r;
   if (auto r = vcpu.set_fpu(boot_fpu()); !r) return r;
   auto lapic = vcpu.get_lapic();

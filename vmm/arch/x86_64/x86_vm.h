@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "arch/x86_64/cpuid.h"
 #include "boot/entry_state_x86.h"
 #include "vmm/kvm.h"
 
@@ -33,6 +34,6 @@ Result<void> setup_vm(Vm& vm);
 // entry registers. Application processors get no entry state: they wait for
 // the guest's INIT/SIPI in the in-kernel LAPIC.
 Result<void> setup_vcpu(Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported_cpuid, uint32_t cpu_count,
-                        const std::optional<boot::X86EntryState>& entry);
+                        const std::optional<boot::X86EntryState>& entry, CpuidQuirks quirks = {});
 
 }  // namespace vmm::x86

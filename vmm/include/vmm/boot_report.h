@@ -41,6 +41,7 @@ struct BootReport {
   uint32_t cpus = 1;
   std::string boot_path;  // "linux (bzImage)", "pvh (bzImage → vmlinux)", ...
   std::string outcome;    // why the VM ended
+  std::string notes;      // lines about host quirks worked around
 
   void take_exits(const ExitCounters& c);
   std::string format() const;
