@@ -2,6 +2,7 @@
 // through each x86_64 boot path; the guest prints a line naming the path it
 // was entered by and resets through the i8042. Skipped without /dev/kvm.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +155,56 @@ TEST_F(KvmBoot, TwoCpusBoot) {
 TEST_F(KvmBoot, BadKernelIsALoadError) {
   auto r = run_vmm({"--kernel", "/dev/null", "--timeout", "5"});
   EXPECT_EQ(r.exit_code, vmm::kExitLoad) << r.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(KvmBoot, GuestPanicIsDetected) {
+  auto r = run_vmm({"--kernel", guest("panic_guest.elf"), "--timeout", "20"});
+  EXPECT_EQ(r.exit_code, vmm::kExitGuestPanic) << r.err;
+  EXPECT_NE(r.out.find("Kernel panic - not syncing"), std::string::npos) << r.out;
+}
+
+TEST_F(KvmBoot, TimeoutEndsAHungGuestAndKicksTheHaltedVcpus) {
+  auto r = run_vmm({"--kernel", guest("hang_guest.elf"), "--cpus", "2", "--timeout", "1"});
+  EXPECT_EQ(r.exit_code, vmm::kExitTimeout) << r.err;
+  EXPECT_NE(r.out.find("MINIVMM-GUEST hanging"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("timeout after 1 s"), std::string::npos) << r.err;
+}
+
+TEST_F(KvmBoot, SigtermStopsTheVm) {
+  // TERM the VMM once the guest has spoken (so the VM is surely running).
+  std::string vmm = binary_dir() + "/vmm/vmm";
+  std::string kernel = guest("hang_guest.elf");
+  int out_pipe[2];
+  ASSERT_EQ(pipe(out_pipe), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, 0);
+    dup2(out_pipe[1], 1);
+    dup2(null_fd, 2);
+    close(out_pipe[0]);
+    execl(vmm.c_str(), vmm.c_str(), "--kernel", kernel.c_str(), "--timeout", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  std::string out;
+  char buf[256];
+  while (out.find("hanging") == std::string::npos) {
+    ssize_t n = read(out_pipe[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_NE(out.find("hanging"), std::string::npos) << out;
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out_pipe[0]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), vmm::kExitInterrupted);
 }
 
 }  // namespace
