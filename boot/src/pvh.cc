@@ -7,6 +7,11 @@ Result<HvmStartInfo> write_pvh_start_info(loader::GuestMemory& mem, const PvhCon
   if (config.e820.size() > config.memmap_capacity)
     return fail(ErrorCode::kTooLarge, "PVH: {} memory map entries exceed the {} that fit at memmap_paddr {:#x}",
                 config.e820.size(), config.memmap_capacity, config.memmap_addr);
+  uint64_t memmap_bytes = 0;
+  if (__builtin_mul_overflow(config.e820.size(), sizeof(HvmMemmapEntry), &memmap_bytes) ||
+      !GuestAddress(config.memmap_addr).checked_add(memmap_bytes))
+    return fail(ErrorCode::kOverflow, "PVH: memmap at {:#x} with {} entries wraps", config.memmap_addr,
+                config.e820.size());
   HvmStartInfo info{};
   info.magic = kHvmStartMagic;
   info.version = kHvmStartInfoVersion;

@@ -53,7 +53,7 @@ Result<uint64_t> x86_initrd_end_limit(const loader::LoadedKernel& kernel, X86Boo
   if (protocol == X86BootProtocol::kPvh) return k4GiB;
   auto hdr = linux_header(kernel);
   if (!hdr) return std::unexpected(hdr.error());
-  return initrd_end_limit(*hdr);
+  return std::min(initrd_end_limit(*hdr), k4GiB);
 }
 
 Result<X86BootSetup> setup_x86_boot(loader::GuestMemory& mem, const X86BootConfig& config) {
@@ -145,7 +145,7 @@ Result<X86BootSetup> setup_x86_boot(loader::GuestMemory& mem, const X86BootConfi
   // reads to find and reserve the EBDA and to scan it for the MP table.
   if (auto r = mem.write_obj(GuestAddress(x86::kBdaEbdaPointer), static_cast<uint16_t>(x86::kEbdaAddr >> 4)); !r)
     return std::unexpected(with_context(r.error(), "BDA EBDA pointer"));
-  layout.push_back({"EBDA", x86::kEbdaAddr, x86::kHighMemStart - x86::kEbdaAddr});
+  layout.push_back({"EBDA", x86::kEbdaAddr, 0x400});
 
   if (auto r = write_gdt(mem, x86::kGdtAddr, x86::kIdtAddr, x86::kTssAddr, x86::kTssSize); !r)
     return std::unexpected(r.error());

@@ -42,10 +42,12 @@ struct X86BootSetup {
   uint64_t rsdp_addr = 0;
 };
 
-// The highest guest address (exclusive) the initrd may end at for this
-// kernel and protocol: initrd_addr_max + 1 from the bzImage header, 2 GiB for
-// an ELF kernel booted the Linux way, 4 GiB for PVH. Pass it as
-// loader::InitrdOptions::limit.
+// Where the VMM should place the initrd (exclusive end; pass it as
+// loader::InitrdOptions::limit): below the kernel's initrd_addr_max + 1 from
+// the bzImage header, 2 GiB for an ELF kernel booted the Linux way, and never
+// above 4 GiB (DESIGN.md §4: the identity map covers 4 GiB, and kernels
+// without XLF_CAN_BE_LOADED_ABOVE_4G cannot reach beyond). setup_x86_boot
+// itself accepts an initrd above 4 GiB when the header allows it.
 Result<uint64_t> x86_initrd_end_limit(const loader::LoadedKernel& kernel, X86BootProtocol protocol);
 
 // Writes the boot data (zero page or start_info + memmap, ACPI, MP table,
