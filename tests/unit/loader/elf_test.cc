@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "support/elf_builder.h"
@@ -178,6 +182,59 @@ TEST(ElfLoad, SkipsXenNotesOfOtherTypesAndOtherNamesOfType18) {
   auto info = inspect_elf(src);
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->pvh_entry, test_support::kVmlinuxPvhEntry);
+}
+
+TEST(ElfLoad, DebianBookwormLayout) {
+  // The program headers of bookworm's cloud-amd64 vmlinux (file sizes cut
+  // down): the percpu segment has p_vaddr 0, and the last two segments touch.
+  using test_support::kStartKernelMap;
+  using test_support::pattern_bytes;
+  ElfImage img = ElfBuilder()
+                     .add_segment({0x1000000, kStartKernelMap + 0x1000000, pattern_bytes(0x2000, 1), 0x1430000})
+                     .add_segment({0x2600000, kStartKernelMap + 0x2600000, pattern_bytes(0x1000, 2), 0x5ab000})
+                     .add_segment({0x2bab000, 0, pattern_bytes(0x800, 3), 0x32000})
+                     .add_segment({0x2bdd000, kStartKernelMap + 0x2bdd000, pattern_bytes(0x1000, 4), 0x5f3000})
+                     .entry(0x1000000)
+                     .add_note({"GNU", NT_GNU_BUILD_ID, pattern_bytes(20, 5)})
+                     .add_note({"Linux", 6, pattern_bytes(4, 6)})
+                     .pvh_entry(0x1000850, 8)
+                     .linux_version("6.1.0-18-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC")
+                     .build();
+  GuestMemory mem = make_memory();
+  ASSERT_TRUE(mem.fill(GuestAddress(0), 64 * kMiB, std::byte{0xAA}));
+  SpanImageSource src(img.bytes, kName);
+  auto loaded = load_elf(src, mem, x86_options());
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->load_address, GuestAddress(0x1000000));
+  EXPECT_EQ(loaded->load_size, 0x2bdd000u + 0x5f3000u - 0x1000000u);
+  EXPECT_EQ(loaded->entry, GuestAddress(0x1000000));
+  EXPECT_EQ(loaded->pvh_entry, GuestAddress(0x1000850));
+  // Last byte of the percpu bss and first byte of the next segment's file data.
+  EXPECT_EQ(*mem.read_obj<uint8_t>(GuestAddress(0x2bdcfff)), 0u);
+  EXPECT_EQ(*mem.read_obj<uint8_t>(GuestAddress(0x2bdd000)),
+            std::to_integer<uint8_t>(img.bytes[img.load_data_offsets[3]]));
+  EXPECT_EQ(*mem.read_obj<uint8_t>(GuestAddress(0x2bdd000 + 0x5f3000)), 0xAA);
+}
+
+TEST(ElfLoad, LoadsFromAFileWithPread) {
+  ElfImage img = vmlinux_like().build();
+  char path[] = "/tmp/minivmm-elf-test-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, img.bytes.data(), img.bytes.size()), static_cast<ssize_t>(img.bytes.size()));
+  close(fd);
+  auto file = FileImageSource::open(path);
+  unlink(path);
+  ASSERT_TRUE(file) << file.error().message;
+  GuestMemory mem = make_memory();
+  auto loaded = load_elf(*file, mem, x86_options());
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  std::vector<std::byte> got(0x3000);
+  ASSERT_TRUE(mem.read(GuestAddress(0x1000000), got));
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), img.bytes.begin() + static_cast<ptrdiff_t>(img.load_data_offsets[0])));
+  auto info = inspect_elf(*file);
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->version, std::string("Linux version ") + test_support::kVmlinuxVersion);
 }
 
 // ---- ident and ELF header ----
