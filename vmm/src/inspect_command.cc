@@ -56,7 +56,9 @@ std::string format_inspect_table(std::string_view file, const loader::KernelInfo
       {"EFI zboot", std::string(yes_no(info.efi_zboot))},
       {"kernel version", info.version.empty() ? "(not found)" : printable(info.version)},
       {"protocol version", info.protocol_version.empty() ? "-" : printable(info.protocol_version)},
-      {"entry (64-bit)", fmt::format("{:#x}", info.entry)},
+      {info.arch == loader::Arch::kX86_64 ? "entry (64-bit)" : "entry", info.format == loader::KernelFormat::kElf
+                             ? fmt::format("{:#x}", info.entry)
+                             : fmt::format("{:#x} (offset from the load address)", info.entry)},
       {"PVH entry", info.pvh_entry ? fmt::format("{:#x}", *info.pvh_entry) : "none"},
       {"preferred load address", fmt::format("{:#x}", info.preferred_load_address)},
       {"load size", size_text(info.load_size)},
@@ -111,6 +113,8 @@ std::string format_inspect_json(std::string_view file, const loader::KernelInfo&
     w.value(info.protocol_version);
   }
   w.key("entry").hex(info.entry);
+  // bzImage and Image entries are offsets from wherever the kernel is loaded.
+  w.key("entry_is_offset").value(info.format != loader::KernelFormat::kElf);
   w.key("pvh_entry");
   if (info.pvh_entry) {
     w.hex(*info.pvh_entry);

@@ -1,0 +1,237 @@
+// Runs the built `vmm` executable on fixture files generated here, and checks
+// exit codes and output as a user (or a script) sees them.
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/bzimage_builder.h"
+#include "support/elf_builder.h"
+#include "support/image_builder.h"
+#include "vmm/exit_codes.h"
+
+extern char** environ;
+
+namespace vmm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+size_t count_lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+class VmmBinary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* dir = std::getenv("MINIVMM_BINARY_DIR");
+    ASSERT_NE(dir, nullptr) << "MINIVMM_BINARY_DIR is not set (run through ctest)";
+    binary_ = std::filesystem::path(dir) / "vmm" / "vmm";
+    ASSERT_TRUE(std::filesystem::exists(binary_)) << binary_ << " was not built";
+    std::string tmpl = (std::filesystem::temp_directory_path() / "minivmm_cli_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    tmp_ = tmpl;
+  }
+  void TearDown() override {
+    if (!tmp_.empty()) std::filesystem::remove_all(tmp_);
+  }
+
+  std::string write_fixture(const std::string& name, std::span<const std::byte> bytes) {
+    auto path = tmp_ / name;
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return path.string();
+  }
+
+  RunResult run(std::vector<std::string> args) {
+    auto out_path = tmp_ / "stdout";
+    auto err_path = tmp_ / "stderr";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::string bin = binary_.string();
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    RunResult result;
+    int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << "posix_spawn " << bin;
+    if (rc != 0) return result;
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << "vmm died by a signal: " << status;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = read_file(out_path);
+    result.err = read_file(err_path);
+    return result;
+  }
+
+  // A load failure: exit 3, nothing on stdout, exactly one "vmm: <file>: ..." line.
+  void expect_load_error(const RunResult& r, const std::string& file) {
+    EXPECT_EQ(r.exit_code, kExitLoad) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_THAT(r.err, StartsWith("vmm: " + file + ": "));
+  }
+
+  std::filesystem::path binary_;
+  std::filesystem::path tmp_;
+};
+
+TEST_F(VmmBinary, HelpExitsZeroAndDocumentsEveryExitCode) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.exit_code, kExitOk);
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, HasSubstr("vmm inspect KERNEL [--json]"));
+  EXPECT_THAT(r.out, HasSubstr("--dry-run"));
+  EXPECT_THAT(r.out, HasSubstr("Exit codes:"));
+  for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  70 "})
+    EXPECT_THAT(r.out, HasSubstr(code));
+}
+
+TEST_F(VmmBinary, Version) {
+  auto r = run({"--version"});
+  EXPECT_EQ(r.exit_code, kExitOk);
+  EXPECT_THAT(r.out, StartsWith("vmm (minivmm) "));
+}
+
+TEST_F(VmmBinary, BadMemoryIsAUsageError) {
+  auto r = run({"--kernel", "k", "--memory", "12Q"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(count_lines(r.err), 1u);
+  EXPECT_THAT(r.err, StartsWith("vmm: --memory '12Q': "));
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(VmmBinary, NoArgumentsIsAUsageError) {
+  auto r = run({});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("no kernel given"));
+}
+
+TEST_F(VmmBinary, InspectWithoutFileIsAUsageError) {
+  auto r = run({"inspect"});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(count_lines(r.err), 1u);
+}
+
+TEST_F(VmmBinary, InspectMissingFile) {
+  std::string path = (tmp_ / "no-such-kernel").string();
+  auto r = run({"inspect", path});
+  expect_load_error(r, path);
+  EXPECT_THAT(r.err, HasSubstr("No such file"));
+}
+
+TEST_F(VmmBinary, InspectDirectory) {
+  auto r = run({"inspect", tmp_.string()});
+  expect_load_error(r, tmp_.string());
+}
+
+TEST_F(VmmBinary, InspectEmptyFile) {
+  std::string path = write_fixture("empty", {});
+  expect_load_error(run({"inspect", path}), path);
+}
+
+TEST_F(VmmBinary, InspectGarbage) {
+  std::vector<std::byte> garbage(8192);
+  std::mt19937 rng(7);
+  for (auto& b : garbage) b = static_cast<std::byte>(rng() & 0xff);
+  garbage[0] = std::byte{0x00};  // no accidental compression magic
+  std::string path = write_fixture("garbage", garbage);
+  expect_load_error(run({"inspect", path}), path);
+  expect_load_error(run({"inspect", path, "--json"}), path);
+}
+
+TEST_F(VmmBinary, InspectBzImage) {
+  test_support::BzImageSpec spec;
+  auto image = test_support::build_bzimage(spec);
+  std::string path = write_fixture("bzImage", image.bytes);
+  auto r = run({"inspect", path});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, HasSubstr("format                  bzImage\n"));
+  EXPECT_THAT(r.out, HasSubstr("architecture            x86_64\n"));
+  EXPECT_THAT(r.out, HasSubstr("payload compression     xz\n"));
+  EXPECT_THAT(r.out, HasSubstr("protocol version        2.15\n"));
+  EXPECT_THAT(r.out, HasSubstr("kernel version          " + spec.version_string));
+  EXPECT_THAT(r.out, HasSubstr("preferred load address  0x1000000\n"));
+  EXPECT_THAT(r.out, HasSubstr("relocatable             yes\n"));
+  EXPECT_THAT(r.out, HasSubstr("alignment               0x200000\n"));
+  EXPECT_THAT(r.out, HasSubstr("header fields:"));
+  EXPECT_THAT(r.out, HasSubstr("cmdline_size"));
+}
+
+TEST_F(VmmBinary, InspectBzImageJson) {
+  auto image = test_support::build_bzimage();
+  std::string path = write_fixture("bzImage", image.bytes);
+  auto r = run({"inspect", "--json", path});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\n"));
+  EXPECT_THAT(r.out, HasSubstr("\"format\": \"bzImage\","));
+  EXPECT_THAT(r.out, HasSubstr("\"payload_compression\": \"xz\","));
+  EXPECT_THAT(r.out, HasSubstr("\"protocol_version\": \"2.15\","));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("\"load_size\": \"{:#x}\",", image.init_size)));
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"cmdline_size\",\n      \"offset\": \"0x238\",\n      \"value\": \"0x7ff\""));
+}
+
+TEST_F(VmmBinary, InspectTruncatedBzImage) {
+  auto image = test_support::build_bzimage();
+  image.bytes.resize(image.pm_offset + 16);  // the protected-mode part is cut short
+  std::string path = write_fixture("short-bzImage", image.bytes);
+  expect_load_error(run({"inspect", path}), path);
+}
+
+TEST_F(VmmBinary, InspectElfVmlinux) {
+  auto elf = test_support::vmlinux_like().build();
+  std::string path = write_fixture("vmlinux", elf.bytes);
+  auto r = run({"inspect", path});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("format                  ELF vmlinux\n"));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("entry (64-bit)          {:#x}\n", test_support::kVmlinuxEntry)));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("PVH entry               {:#x}\n", test_support::kVmlinuxPvhEntry)));
+  EXPECT_THAT(r.out, HasSubstr(test_support::kVmlinuxVersion));
+}
+
+TEST_F(VmmBinary, InspectArm64Image) {
+  test_support::Arm64ImageSpec spec;
+  spec.text_offset = 0x80000;
+  auto image = test_support::build_arm64_image(spec);
+  std::string path = write_fixture("Image", image);
+  auto r = run({"inspect", path});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("format                  arm64 Image\n"));
+  EXPECT_THAT(r.out, HasSubstr("architecture            aarch64\n"));
+  EXPECT_THAT(r.out, HasSubstr("EFI PE stub             yes\n"));
+  EXPECT_THAT(r.out, HasSubstr("entry                   0x80000 (offset from the load address)\n"));
+}
+
+}  // namespace
+}  // namespace vmm
