@@ -8,6 +8,7 @@
 #include "vmm/cli.h"
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
+#include "vmm/run_command.h"
 
 int main(int argc, char** argv) {
   const char* const* args = argv;
@@ -29,8 +30,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "vmm: --dry-run is not implemented yet\n");
       return vmm::kExitInternal;
     case vmm::Command::kRun:
-      fmt::print(stderr, "vmm: booting is not implemented yet\n");
-      return vmm::kExitInternal;
+      return vmm::run_vm(vmm::run_config_from(*options));
   }
   return vmm::kExitInternal;
 }

@@ -7,9 +7,11 @@ enum ExitCode : int {
   kExitOk = 0,           // guest shut down cleanly, or --expect matched, or inspect/dry-run succeeded
   kExitUsage = 2,        // bad command-line arguments
   kExitLoad = 3,         // kernel/initrd could not be read, parsed or placed
-  kExitKvm = 4,          // /dev/kvm missing or a KVM call failed
+  kExitKvm = 4,          // /dev/kvm missing or a KVM call failed (incl. a vCPU KVM could not run)
   kExitGuestPanic = 5,   // the guest kernel panicked
   kExitTimeout = 6,      // --timeout expired before the guest finished
+  kExitExpectUnmet = 7,  // the guest shut down before --expect matched
+  kExitInterrupted = 8,  // stopped by SIGINT/SIGTERM
   kExitInternal = 70,    // a bug in minivmm
 };
 

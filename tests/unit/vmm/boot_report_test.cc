@@ -1,0 +1,37 @@
+#include "vmm/boot_report.h"
+
+#include <gtest/gtest.h>
+
+namespace vmm {
+namespace {
+
+TEST(BootReport, FormatsTimesExitsAndMemory) {
+  BootReport r;
+  r.start = SteadyTime(std::chrono::seconds(10));
+  r.first_kvm_run = r.start + std::chrono::microseconds(2500);
+  r.banner = r.start + std::chrono::milliseconds(120);
+  r.exits_io = 7;
+  r.exits_hlt = 1;
+  r.pio.any_unknown = true;
+  r.pio.unknown_reads = 3;
+  r.pio.unknown_writes = 4;
+  r.pio.first_unknown_address = 0x2f8;
+  r.peak_rss_bytes = 3u << 20;
+  r.guest_memory_bytes = 512u << 20;
+  r.boot_path = "pvh (ELF vmlinux)";
+  std::string s = r.format();
+  EXPECT_NE(s.find("set-up (start→KVM_RUN):   2.5 ms"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"Linux version\":          120.0 ms"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"Run /init\":              not seen"), std::string::npos) << s;
+  EXPECT_NE(s.find("8 total: io 7"), std::string::npos) << s;
+  EXPECT_NE(s.find("hlt 1"), std::string::npos) << s;
+  EXPECT_NE(s.find("3 reads, 4 writes (first at 0x2f8)"), std::string::npos) << s;
+  EXPECT_NE(s.find("unknown MMIO accesses:    none"), std::string::npos) << s;
+  EXPECT_NE(s.find("3.0 MiB (guest memory 512.0 MiB"), std::string::npos) << s;
+  EXPECT_NE(s.find("pvh (ELF vmlinux)"), std::string::npos) << s;
+}
+
+TEST(BootReport, PeakRssIsMeasured) { EXPECT_GT(peak_rss_bytes(), 0u); }
+
+}  // namespace
+}  // namespace vmm

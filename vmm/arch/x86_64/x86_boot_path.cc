@@ -1,0 +1,92 @@
+#include "arch/x86_64/x86_boot_path.h"
+
+#include "boot/layout_x86.h"
+#include "boot/x86_boot.h"
+#include "loader/bzimage.h"
+#include "loader/cmdline.h"
+#include "loader/elf.h"
+#include "loader/initrd.h"
+#include "loader/kernel_loader.h"
+
+namespace vmm::x86 {
+
+using loader::fail;
+using loader::ErrorCode;
+
+loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map,
+                                          const RunConfig& config) {
+  auto file = loader::FileImageSource::open(config.kernel);
+  if (!file) return std::unexpected(file.error());
+  auto info = loader::inspect_kernel(*file);
+  if (!info) return std::unexpected(info.error());
+  if (info->arch != loader::Arch::kX86_64) {
+    return fail(ErrorCode::kWrongArch, "{}: a {} kernel, this VMM runs x86_64 guests", config.kernel,
+                loader::to_string(info->arch));
+  }
+  const bool is_bzimage = info->format == loader::KernelFormat::kBzImage;
+  const bool is_elf = info->format == loader::KernelFormat::kElf;
+  if (!is_bzimage && !is_elf) {
+    return fail(ErrorCode::kUnsupported, "{}: {} kernels do not boot on x86_64", config.kernel,
+                loader::to_string(info->format));
+  }
+
+  boot::X86BootProtocol protocol = boot::X86BootProtocol::kLinux;
+  if (config.boot == BootPath::kPvh) protocol = boot::X86BootProtocol::kPvh;
+  if (config.boot == BootPath::kAuto && is_elf && info->pvh_entry) protocol = boot::X86BootProtocol::kPvh;
+
+  loader::LoadOptions options;
+  options.arch = loader::Arch::kX86_64;
+  options.highmem_start = loader::GuestAddress(boot::x86::kHighMemStart);
+
+  PreparedBoot prepared;
+  loader::Result<loader::LoadedKernel> kernel = fail(ErrorCode::kInvalidArgument, "no kernel");
+  if (protocol == boot::X86BootProtocol::kPvh && is_bzimage) {
+    auto vmlinux = loader::extract_bzimage_vmlinux(*file);
+    if (!vmlinux) return std::unexpected(loader::with_context(vmlinux.error(), "bzImage payload for PVH"));
+    kernel = loader::load_elf(**vmlinux, mem, options);
+    prepared.description = "pvh (bzImage payload decompressed to vmlinux)";
+  } else if (is_bzimage) {
+    options.load_address = loader::GuestAddress(boot::x86::kBzImageLoadAddr);
+    kernel = loader::load_bzimage(*file, mem, options);
+    prepared.description = "linux 64-bit (bzImage)";
+  } else {
+    kernel = loader::load_elf(*file, mem, options);
+    prepared.description = protocol == boot::X86BootProtocol::kPvh ? "pvh (ELF vmlinux)" : "linux 64-bit (ELF vmlinux)";
+  }
+  if (!kernel) return std::unexpected(kernel.error());
+  if (protocol == boot::X86BootProtocol::kPvh && !kernel->pvh_entry) {
+    return fail(ErrorCode::kUnsupported,
+                "{}: --boot pvh, but the kernel has no PVH entry (Xen ELF note type 18, "
+                "XEN_ELFNOTE_PHYS32_ENTRY; the kernel needs CONFIG_PVH)", config.kernel);
+  }
+
+  loader::Cmdline cmdline(2048);
+  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
+
+  boot::X86BootConfig boot_config;
+  boot_config.kernel = *kernel;
+  boot_config.protocol = protocol;
+  boot_config.cmdline = cmdline.str();
+  boot_config.cpus = config.cpus;
+  boot_config.memory_map = map;
+  if (config.initrd) {
+    auto initrd_file = loader::FileImageSource::open(*config.initrd);
+    if (!initrd_file) return std::unexpected(initrd_file.error());
+    auto limit = boot::x86_initrd_end_limit(*kernel, protocol);
+    if (!limit) return std::unexpected(limit.error());
+    loader::InitrdOptions initrd_options;
+    initrd_options.limit = loader::GuestAddress(*limit);
+    auto kernel_end = kernel->load_address.checked_add(kernel->load_size);
+    if (!kernel_end) return fail(ErrorCode::kOverflow, "kernel end overflows");
+    initrd_options.lowest = *kernel_end;
+    auto placed = loader::load_initrd(*initrd_file, mem, initrd_options);
+    if (!placed) return std::unexpected(placed.error());
+    boot_config.initrd = *placed;
+  }
+  auto setup = boot::setup_x86_boot(mem, boot_config);
+  if (!setup) return std::unexpected(setup.error());
+  prepared.entry = setup->entry;
+  return prepared;
+}
+
+}  // namespace vmm::x86

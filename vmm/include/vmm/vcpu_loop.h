@@ -1,0 +1,43 @@
+// The KVM_RUN loop of one vCPU thread: dispatches port I/O and MMIO exits to
+// the buses and returns when the guest stops this vCPU or the VMM kicks it
+// (stop flag + immediate_exit + SIGUSR1).
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "devices/bus.h"
+#include "vmm/boot_report.h"
+#include "vmm/kvm.h"
+
+namespace vmm {
+
+enum class VcpuStop {
+  kKicked,     // the VMM asked it to stop
+  kShutdown,   // triple fault or a system event (reset/shutdown): the guest is done
+  kHalted,     // HLT exit (only without an in-kernel LAPIC, or a guest that halts for good)
+  kError,      // KVM_RUN failed, internal error, failed entry, unknown exit
+};
+
+struct VcpuOutcome {
+  VcpuStop stop = VcpuStop::kKicked;
+  std::string detail;  // what happened, for the user
+};
+
+struct VcpuContext {
+  devices::Bus& pio;
+  devices::Bus& mmio;
+  ExitCounters& exits;
+  std::atomic<bool>& stop;
+  // Set by the first vCPU to enter KVM_RUN (for the boot report).
+  std::atomic<int64_t>& first_run_ns;
+};
+
+// Installs the empty SIGUSR1 handler (without SA_RESTART, so KVM_RUN returns
+// EINTR) once per process.
+void install_kick_handler();
+inline constexpr int kKickSignal = 10;  // SIGUSR1
+
+VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx);
+
+}  // namespace vmm

@@ -1,0 +1,141 @@
+#include "vmm/vcpu_loop.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <span>
+
+namespace vmm {
+
+static_assert(kKickSignal == SIGUSR1);
+
+namespace {
+void kick_handler(int) {}
+
+std::string exit_reason_name(uint32_t reason) {
+  switch (reason) {
+    case KVM_EXIT_UNKNOWN: return "KVM_EXIT_UNKNOWN";
+    case KVM_EXIT_EXCEPTION: return "KVM_EXIT_EXCEPTION";
+    case KVM_EXIT_DEBUG: return "KVM_EXIT_DEBUG";
+    case KVM_EXIT_NMI: return "KVM_EXIT_NMI";
+    case KVM_EXIT_TPR_ACCESS: return "KVM_EXIT_TPR_ACCESS";
+    default: return fmt::format("exit reason {}", reason);
+  }
+}
+
+std::string_view internal_error_name(uint32_t suberror) {
+  switch (suberror) {
+    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
+    case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
+    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "event delivery failed";
+    default: return "unknown";
+  }
+}
+
+// The words KVM attaches to an internal error; for an emulation failure they
+// include the instruction bytes, which say what KVM could not emulate.
+std::string internal_error_data(const kvm_run& run) {
+  std::string s;
+  uint32_t n = run.internal.ndata;
+  if (n > sizeof run.internal.data / sizeof run.internal.data[0]) n = sizeof run.internal.data / sizeof run.internal.data[0];
+  for (uint32_t i = 0; i < n; ++i) s += fmt::format(" {:#x}", static_cast<uint64_t>(run.internal.data[i]));
+  return s.empty() ? s : ", data:" + s;
+}
+
+// Where the vCPU was, for error reports.
+std::string where(const Vcpu& vcpu) {
+  auto regs = vcpu.get_regs();
+  auto sregs = vcpu.get_sregs();
+  if (!regs || !sregs) return "";
+  return fmt::format(" at rip {:#x} (cs {:#x}, cr0 {:#x}, cr3 {:#x}, cr4 {:#x}, efer {:#x})", regs->rip,
+                     sregs->cs.selector, sregs->cr0, sregs->cr3, sregs->cr4, sregs->efer);
+}
+}  // namespace
+
+void install_kick_handler() {
+  struct sigaction sa{};
+  sa.sa_handler = kick_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
+VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
+  kvm_run* run = vcpu.run_state();
+  auto* base = reinterpret_cast<std::byte*>(run);
+  for (;;) {
+    if (ctx.stop.load(std::memory_order_acquire)) return {VcpuStop::kKicked, "stopped"};
+    if (ctx.first_run_ns.load(std::memory_order_relaxed) == 0) {
+      int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
+      int64_t expected = 0;
+      ctx.first_run_ns.compare_exchange_strong(expected, now);
+    }
+    int err = vcpu.run();
+    if (err == EINTR || err == EAGAIN) {
+      ctx.exits.intr.fetch_add(1, std::memory_order_relaxed);
+      run->immediate_exit = 0;
+      continue;  // the stop flag decides
+    }
+    if (err != 0) return {VcpuStop::kError, fmt::format("vCPU {}: KVM_RUN: {}", vcpu.id(), std::strerror(err))};
+
+    switch (run->exit_reason) {
+      case KVM_EXIT_IO: {
+        ctx.exits.io.fetch_add(1, std::memory_order_relaxed);
+        // A rep ins/outs hands over `count` items back to back.
+        std::byte* data = base + run->io.data_offset;
+        for (uint32_t i = 0; i < run->io.count; ++i) {
+          std::span<std::byte> item(data + static_cast<size_t>(i) * run->io.size, run->io.size);
+          if (run->io.direction == KVM_EXIT_IO_OUT) {
+            ctx.pio.write(run->io.port, item);
+          } else {
+            ctx.pio.read(run->io.port, item);
+          }
+        }
+        break;
+      }
+      case KVM_EXIT_MMIO: {
+        ctx.exits.mmio.fetch_add(1, std::memory_order_relaxed);
+        uint32_t len = run->mmio.len > sizeof run->mmio.data ? sizeof run->mmio.data : run->mmio.len;
+        auto data = std::as_writable_bytes(std::span(run->mmio.data, len));
+        if (run->mmio.is_write) {
+          ctx.mmio.write(run->mmio.phys_addr, data);
+        } else {
+          ctx.mmio.read(run->mmio.phys_addr, data);
+        }
+        break;
+      }
+      case KVM_EXIT_HLT:
+        ctx.exits.hlt.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kHalted, fmt::format("vCPU {} halted", vcpu.id())};
+      case KVM_EXIT_SHUTDOWN:
+        ctx.exits.shutdown.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kShutdown, fmt::format("vCPU {}: shutdown (triple fault: guest reboot)", vcpu.id())};
+      case KVM_EXIT_SYSTEM_EVENT:
+        ctx.exits.system_event.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kShutdown, fmt::format("vCPU {}: system event {}", vcpu.id(), run->system_event.type)};
+      case KVM_EXIT_IRQ_WINDOW_OPEN:
+        ctx.exits.irq_window.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case KVM_EXIT_INTR:
+        ctx.exits.intr.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case KVM_EXIT_INTERNAL_ERROR:
+        ctx.exits.internal_error.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {} ({}){}{}", vcpu.id(),
+                                              run->internal.suberror, internal_error_name(run->internal.suberror),
+                                              where(vcpu), internal_error_data(*run))};
+      case KVM_EXIT_FAIL_ENTRY:
+        ctx.exits.fail_entry.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kError, fmt::format("vCPU {}: VM entry failed, hardware reason {:#x}{}", vcpu.id(),
+                                              static_cast<uint64_t>(run->fail_entry.hardware_entry_failure_reason),
+                                              where(vcpu))};
+      default:
+        ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
+        return {VcpuStop::kError, fmt::format("vCPU {}: unexpected {}{}", vcpu.id(),
+                                              exit_reason_name(run->exit_reason), where(vcpu))};
+    }
+  }
+}
+
+}  // namespace vmm
