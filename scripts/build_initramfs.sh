@@ -69,13 +69,15 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,mnt}
 install -m 0755 "$busybox" "$stage/bin/busybox"
-# Applet links made here (not with `busybox --install` at boot) so the image
-# works unchanged whatever the target architecture is.
-for applet in sh ash mount umount mkdir cat echo ls grep sed tr cut head tail sleep \
-              reboot poweroff halt setsid cttyhack insmod modprobe lsmod chroot \
-              dmesg uname mknod mdev timeout date ps kill env true false test \
-              stty ln rm cp mv dd hexdump od wc find vi less ip ifconfig; do
-  ln -s busybox "$stage/bin/$applet"
+# Applet links made here (not with `busybox --install` at boot) so /init needs no
+# set-up. The host's busybox-static lists its applets; the foreign builds are
+# the same or newer Debian busybox, and a missing applet only fails when used.
+applets=$(/bin/busybox --list 2>/dev/null || true)
+[ -n "$applets" ] || applets="sh ash mount umount mkdir cat echo ls grep sed tr cut head tail sleep
+  reboot poweroff halt setsid cttyhack insmod lsmod chroot dmesg uname mknod mdev timeout
+  date ps kill env true false test stty ln rm cp mv dd od wc find sync awk"
+for applet in $applets; do
+  [ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
 
 if [ -n "$init_file" ]; then

@@ -18,7 +18,11 @@ step() {
   shift
   echo "NESTED-STEP-BEGIN $name"
   start=$(date +%s.%N)
-  timeout -k 10 "$STEP_TIMEOUT" "$@" </dev/null
+  # Through bash -c so a step may be a function of the steps file (exported
+  # here; the variables it uses must be exported by the steps file).
+  local f
+  for f in $(declare -F | awk '{print $3}'); do export -f "$f"; done
+  timeout -k 10 "$STEP_TIMEOUT" bash -c '"$@"' "step-$name" "$@" </dev/null
   rc=$?
   end=$(date +%s.%N)
   if [ "$rc" -eq 0 ]; then verdict=PASS; passed=$((passed + 1)); else verdict=FAIL; failed=$((failed + 1)); fi

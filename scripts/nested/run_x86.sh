@@ -5,7 +5,7 @@
 # virtio-9p (a tmpfs overlay on top), chroots into it, and runs a steps file
 # there, so the project's dynamically linked binaries run unchanged.
 #
-#   run_x86.sh [options] STEPS_FILE        batch: verdicts from console markers
+#   run_x86.sh [options] STEPS_FILE...     batch: verdicts from console markers
 #   run_x86.sh [options] --interactive -- CMD [ARG...]
 #                                          CMD inside L1 on this terminal (QEMU
 #                                          stdio; Ctrl-A x quits QEMU)
@@ -29,8 +29,8 @@ project=$(cd "$here/../.." && pwd)
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86
 
-overall_timeout=600 step_timeout=300 verbose=0 interactive=0 steps_file=
-envs=()
+overall_timeout=600 step_timeout=300 verbose=0 interactive=0
+envs=() steps_files=()
 while (($#)); do
   case $1 in
     --timeout) overall_timeout=$2; shift ;;
@@ -48,9 +48,11 @@ done
 if ((interactive)); then
   (($#)) || die "--interactive needs a command after --"
 else
-  [ $# -eq 1 ] || die "expected one STEPS_FILE (see --help)"
-  steps_file=$(realpath "$1")
-  [ -f "$steps_file" ] || die "steps file '$1' not found"
+  (($#)) || die "expected at least one STEPS_FILE (see --help)"
+  for f in "$@"; do
+    [ -f "$f" ] || die "steps file '$f' not found"
+    steps_files+=("$(realpath "$f")")
+  done
 fi
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/setup.sh)"
@@ -80,7 +82,7 @@ trap 'rm -rf "$run_dir"' EXIT
   if ((interactive)); then
     printf 'interactive'; printf ' %q' "$@"; echo
   else
-    cat "$steps_file"
+    cat "${steps_files[@]}"
   fi
 } >"$run_dir/steps.sh"
 
@@ -121,8 +123,11 @@ rc=${PIPESTATUS[0]}
 set -e
 total=$(elapsed)
 
-l1_up=$(cat "$run_dir/l1_up" 2>/dev/null || echo "never")
-echo "run_x86: L1 up (modules loaded, host root mounted) after ${l1_up}s; whole run ${total}s"
+if [ -f "$run_dir/l1_up" ]; then
+  echo "run_x86: L1 up (modules loaded, host root mounted) after $(cat "$run_dir/l1_up")s; whole run ${total}s"
+else
+  echo "run_x86: L1 never came up; whole run ${total}s"
+fi
 
 markers=$(grep -ao 'NESTED-[A-Z0-9-]*.*' "$log" || true)
 failures=()
