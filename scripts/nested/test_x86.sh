@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# CI entry of the x86_64 nested proof: prepares what L1 needs (kernels,
+# busybox initramfs, the cloud kernel's vmlinux) and runs, inside L1, the KVM
+# checks (steps_x86_kvm.sh) and minivmm's KVM integration tests and real
+# Debian kernel boots (steps_x86_vmm.sh).
+#
+#   test_x86.sh [--kvm-only | --qemu-reference] [run_x86.sh options]
+#
+# MINIVMM_BUILD_DIR selects the build tree (default build/default); its vmm
+# binary and KVM tests must already be built.
+set -euo pipefail
+die() { echo "test_x86: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+build_dir=$(realpath -m "${MINIVMM_BUILD_DIR:-$project/build/default}")
+
+steps=("$here/steps_x86_kvm.sh")
+mode=${1:-}
+if [ "$mode" = --kvm-only ]; then
+  shift
+elif [ "$mode" = --qemu-reference ]; then
+  # No minivmm: the same L2 boots under QEMU/KVM inside L1 (figures, harness check).
+  shift
+  steps+=("$here/steps_x86_qemu.sh")
+else
+  vmm=$build_dir/vmm/vmm
+  [ -x "$vmm" ] || die "$vmm not built (cmake --preset default && cmake --build --preset default)"
+  steps+=("$here/steps_x86_vmm.sh")
+fi
+
+bash "$project/scripts/fetch_kernels.sh" >/dev/null
+initrd=$(bash "$project/scripts/build_initramfs.sh" amd64 | tail -n1)
+vmlinux=$kernel_cache/cloud-amd64/vmlinux
+if [ ! -f "$vmlinux" ] || [ "$vmlinux" -ot "$kernel_cache/cloud-amd64/vmlinuz" ]; then
+  bash "$project/scripts/extract_vmlinux.sh" "$kernel_cache/cloud-amd64/vmlinuz" "$vmlinux" >/dev/null
+fi
+
+envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
+      --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
+      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
+[ -z "${vmm:-}" ] || envs+=(--env "VMM=$vmm")
+[ -z "${QEMU_RUNS:-}" ] || envs+=(--env "QEMU_RUNS=$QEMU_RUNS")
+exec bash "$here/run_x86.sh" ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
