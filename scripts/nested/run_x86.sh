@@ -7,10 +7,10 @@
 #
 #   run_x86.sh [options] STEPS_FILE...     batch: verdicts from console markers
 #   run_x86.sh [options] --interactive -- CMD [ARG...]
-#                                          CMD inside L1 on this terminal (QEMU
-#                                          stdio; Ctrl-A x quits QEMU)
+#                                          CMD inside L1 on this terminal (the
+#                                          terminal is L1's serial port)
 # Options:
-#   --timeout SECS       whole run (default 600)
+#   --timeout SECS       whole run (default 600; none when --interactive)
 #   --step-timeout SECS  each step (default 300)
 #   --env NAME=VALUE     exported to the steps (repeatable)
 #   --verbose            stream the whole console, not only the markers
@@ -29,11 +29,11 @@ project=$(cd "$here/../.." && pwd)
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86
 
-overall_timeout=600 step_timeout=300 verbose=0 interactive=0
+overall_timeout=600 step_timeout=300 verbose=0 interactive=0 interactive_timeout_set=0
 envs=() steps_files=()
 while (($#)); do
   case $1 in
-    --timeout) overall_timeout=$2; shift ;;
+    --timeout) overall_timeout=$2; interactive_timeout_set=1; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --env) [[ $2 == *=* ]] || die "--env expects NAME=VALUE, got '$2'"; envs+=("$2"); shift ;;
     --verbose) verbose=1 ;;
@@ -93,8 +93,14 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -smp 1 -m 2G -no-reboo
       -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
 
 if ((interactive)); then
-  echo "run_x86: starting the nested L1 guest (QEMU TCG); Ctrl-A x quits QEMU" >&2
-  exec timeout --foreground "$overall_timeout" "${qemu[@]}" -nographic
+  # The terminal goes straight to L1's serial port (no QEMU mux, signals off),
+  # so Ctrl-A and Ctrl-C reach the command inside (minivmm's own Ctrl-A x).
+  echo "run_x86: starting the nested L1 guest (QEMU TCG, ~5-15 s to boot)" >&2
+  ((interactive_timeout_set)) || overall_timeout=0
+  rc=0
+  timeout --foreground "$overall_timeout" "${qemu[@]}" -display none -monitor none \
+    -chardev stdio,id=console,signal=off -serial chardev:console || rc=$?
+  exit "$rc"
 fi
 
 log=$nested_cache/console.log
