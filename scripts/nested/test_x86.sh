@@ -41,4 +41,5 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
 [ -z "${vmm:-}" ] || envs+=(--env "VMM=$vmm")
 [ -z "${QEMU_RUNS:-}" ] || envs+=(--env "QEMU_RUNS=$QEMU_RUNS")
+[ -z "${QEMU_ALL:-}" ] || envs+=(--env "QEMU_ALL=$QEMU_ALL")
 exec bash "$here/run_x86.sh" ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
