@@ -42,4 +42,6 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
 [ -z "${vmm:-}" ] || envs+=(--env "VMM=$vmm")
 [ -z "${QEMU_RUNS:-}" ] || envs+=(--env "QEMU_RUNS=$QEMU_RUNS")
 [ -z "${QEMU_ALL:-}" ] || envs+=(--env "QEMU_ALL=$QEMU_ALL")
-exec bash "$here/run_x86.sh" ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
+# Eight L2 boots under nested virtualization on a shared 2-core host: allow
+# far more than the ~2 minutes an idle machine needs (later --timeout wins).
+exec bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
