@@ -40,9 +40,13 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroo
   fail "cannot mount the host root (9p tag hostroot)"
 mount -t tmpfs -o size=1536m tmpfs /rw
 mkdir -p /rw/upper /rw/work
+# The overlay keeps the host's /tmp (build trees may live there) visible and
+# writable; only without it does /tmp become an empty tmpfs.
+overlay=1
 if ! mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot; then
   echo "NESTED-L1-WARN overlay over 9p failed; the host root stays read-only"
   mount --bind /host /newroot || fail "cannot bind /host"
+  overlay=0
 fi
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
@@ -50,8 +54,10 @@ mount -t devtmpfs devtmpfs /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
-mount -t tmpfs tmpfs /newroot/tmp
-mount -t tmpfs tmpfs /newroot/run
+if [ "$overlay" = 0 ]; then
+  mount -t tmpfs tmpfs /newroot/tmp
+  mount -t tmpfs tmpfs /newroot/run
+fi
 [ -f "/newroot$runner" ] || fail "runner $runner not visible in the host root"
 [ -f "/newroot$steps" ] || fail "steps file $steps not visible in the host root"
 

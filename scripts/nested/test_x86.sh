@@ -40,8 +40,10 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
 [ -z "${vmm:-}" ] || envs+=(--env "VMM=$vmm")
-[ -z "${QEMU_RUNS:-}" ] || envs+=(--env "QEMU_RUNS=$QEMU_RUNS")
-[ -z "${QEMU_ALL:-}" ] || envs+=(--env "QEMU_ALL=$QEMU_ALL")
+# Knobs of the steps files, passed through when set here.
+for knob in QEMU_RUNS QEMU_ALL L2_TIMEOUT KVM_TESTS_REGEX; do
+  [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
+done
 # Eight L2 boots under nested virtualization on a shared 2-core host: allow
 # far more than the ~2 minutes an idle machine needs (later --timeout wins).
 exec bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
