@@ -4,7 +4,7 @@
 # checks (steps_x86_kvm.sh) and minivmm's KVM integration tests and real
 # Debian kernel boots (steps_x86_vmm.sh).
 #
-#   test_x86.sh [--kvm-only | --qemu-reference] [run_x86.sh options]
+#   test_x86.sh [--kvm-only | --qemu-reference | --compare] [run_x86.sh options]
 #
 # MINIVMM_BUILD_DIR selects the build tree (default build/default); its vmm
 # binary and KVM tests must already be built.
@@ -15,18 +15,23 @@ project=$(cd "$here/../.." && pwd)
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 build_dir=$(realpath -m "${MINIVMM_BUILD_DIR:-$project/build/default}")
 
+# What to run after the KVM checks: minivmm's tests and boots (default), the
+# QEMU reference boots, or the minivmm/QEMU timing comparison.
 steps=("$here/steps_x86_kvm.sh")
-mode=${1:-}
-if [ "$mode" = --kvm-only ]; then
-  shift
-elif [ "$mode" = --qemu-reference ]; then
-  # No minivmm: the same L2 boots under QEMU/KVM inside L1 (figures, harness check).
-  shift
-  steps+=("$here/steps_x86_qemu.sh")
-else
-  vmm=$build_dir/vmm/vmm
+mode=vmm
+case ${1:-} in
+  --kvm-only) mode=kvm; shift ;;
+  --qemu-reference) mode=qemu; shift ;;
+  --compare) mode=compare; shift ;;
+esac
+case $mode in
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_vmm.sh") ;;
+  qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
+  compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
+esac
+vmm=$build_dir/vmm/vmm
+if [ "$mode" = vmm ] || [ "$mode" = compare ]; then
   [ -x "$vmm" ] || die "$vmm not built (cmake --preset default && cmake --build --preset default)"
-  steps+=("$here/steps_x86_vmm.sh")
 fi
 
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
@@ -39,9 +44,9 @@ fi
 envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
-[ -z "${vmm:-}" ] || envs+=(--env "VMM=$vmm")
+[ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
-for knob in QEMU_RUNS QEMU_ALL L2_TIMEOUT KVM_TESTS_REGEX; do
+for knob in COMPARE_RUNS L2_TIMEOUT KVM_TESTS_REGEX; do
   [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
 done
 # Eight L2 boots under nested virtualization on a shared 2-core host: allow
