@@ -77,4 +77,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OSError as e:
+        fail(f"KVM ioctl failed: {e}")
