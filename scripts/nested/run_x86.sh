@@ -150,6 +150,12 @@ grep -q '^NESTED-DONE' <<<"$markers" || failures+=("L1 did not finish its steps 
 if ((${#failures[@]})); then
   echo "run_x86: FAILED:" >&2
   printf '  - %s\n' "${failures[@]}" >&2
+  # Each failed step's own last lines say more than the end of the console.
+  for name in $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}'); do
+    echo "run_x86: last 40 console lines of step $name:" >&2
+    tr -d '\r' <"$log" | awk -v n="$name" '$0 ~ "NESTED-STEP-BEGIN " n "$" {on = 1; next}
+      on && $0 ~ "NESTED-STEP " n " " {exit} on' | tail -n 40 | sed 's/^/  | /' >&2
+  done
   echo "run_x86: last 40 console lines ($log):" >&2
   tail -n 40 "$log" | sed 's/^/  | /' >&2
   exit 1

@@ -51,4 +51,17 @@ for knob in COMPARE_RUNS L2_TIMEOUT KVM_TESTS_REGEX; do
 done
 # Eight L2 boots under nested virtualization on a shared 2-core host: allow
 # far more than the ~2 minutes an idle machine needs (later --timeout wins).
-exec bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}"
+rc=0
+bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}" || rc=$?
+
+# The boot report of every minivmm boot, per step, from the console log.
+log=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/console.log
+if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
+  echo "test_x86: boot reports (from $log):"
+  tr -d '\r' <"$log" | awk '
+    /^NESTED-STEP-BEGIN / {step = $2; next}
+    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
+    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); next}
+    {inreport = 0}'
+fi
+exit "$rc"
