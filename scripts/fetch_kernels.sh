@@ -16,9 +16,18 @@
 #
 # Each architecture/suite gets its own apt state (lists, cache, status) under
 # apt-<name>/, so the host's apt configuration and lists are never touched.
+#
+#   fetch_kernels.sh [--refresh]   --refresh re-resolves every package against
+#                                  the archive (a newer kernel replaces the cached one)
 set -euo pipefail
 
 cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+refresh=0
+case ${1:-} in
+  --refresh) refresh=1 ;;
+  "") ;;
+  *) echo "fetch_kernels: error: unknown argument '$1' (only --refresh)" >&2; exit 2 ;;
+esac
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 die() { echo "fetch_kernels: error: $*" >&2; exit 1; }
@@ -161,7 +170,18 @@ verify_busybox() {
 
 # fetch_kernel TARGET APT-NAME ARCH METAPACKAGE
 fetch_kernel() {
-  local target=$1 name=$2 arch=$3 meta=$4 dir=$cache/$1 pkg deb kimg kver moddir
+  local target=$1 name=$2 arch=$3 meta=$4 dir=$cache/$1 pkg deb kimg kver moddir ver
+  if [ -f "$dir/.done" ] && ((refresh)); then
+    apt_update "$name" "$arch"
+    pkg=$(resolve_kernel_package "$name" "$arch" "$meta")
+    ver=$(apt_opts "$name" "$arch"; apt-cache "${opts[@]}" show --no-all-versions "$pkg" | awk '/^Version:/ {print $2; exit}')
+    if [ "$(cat "$dir/.done")" = "$pkg $ver" ]; then
+      log "$target: $pkg $ver is still the newest"
+    else
+      log "$target: $(cat "$dir/.done") -> $pkg $ver"
+      rm -f "$dir/.done"
+    fi
+  fi
   if [ -f "$dir/.done" ]; then
     verify_kernel "$target"
     log "$target: cached $(cat "$dir/.done")"
@@ -194,6 +214,7 @@ fetch_kernel() {
 # fetch_busybox TARGET APT-NAME ARCH
 fetch_busybox() {
   local target=$1 name=$2 arch=$3 dir=$cache/$1 deb tmp
+  ((refresh == 0)) || rm -f "$dir/.busybox-done"
   if [ -f "$dir/.busybox-done" ]; then
     verify_busybox "$target"
     log "$target: cached busybox-static $(cat "$dir/.busybox-done")"
