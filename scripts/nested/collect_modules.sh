@@ -52,7 +52,7 @@ visit() {
   deps=$(objcopy -O binary --only-section=.modinfo "$dst" /dev/stdout | tr '\0' '\n' |
          sed -n 's/^depends=//p' | tr ',' ' ')
   for d in $deps; do visit "$d"; done
-  state[$name]=done
+  state[$name]='done'
   order+=("$name")
 }
 

@@ -14,7 +14,7 @@ uptime() { cut -d' ' -f1 /proc/uptime; }
 fail() { echo "NESTED-L1-ERROR $*"; poweroff -f; sleep 5; reboot -f; }
 echo "NESTED-L1-INIT uptime=$(uptime)"
 
-runner= steps= project= interactive=0
+runner='' steps='' project='' interactive=0
 for arg in $(cat /proc/cmdline); do
   case $arg in
     minivmm.runner=*) runner=${arg#*=} ;;

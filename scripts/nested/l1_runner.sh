@@ -21,6 +21,7 @@ step() {
   # Through bash -c so a step may be a function of the steps file (exported
   # here; the variables it uses must be exported by the steps file).
   local f
+  # shellcheck disable=SC2163 # exports the function named by $f
   for f in $(declare -F | awk '{print $3}'); do export -f "$f"; done
   timeout -k 10 "$STEP_TIMEOUT" bash -c '"$@"' "step-$name" "$@" </dev/null
   rc=$?

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nested harness (x86_64): functions for L2 boots inside L1, shared by the
 # steps_x86_*.sh files (test_x86.sh puts this file first). Needs (exported
 # by test_x86.sh): VMM, BUILD_DIR, CLOUD_BZIMAGE, CLOUD_VMLINUX,

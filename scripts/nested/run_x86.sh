@@ -88,6 +88,7 @@ trap 'rm -rf "$run_dir"' EXIT
 
 cmdline="console=ttyS0 quiet panic=-1 minivmm.project=$project"
 cmdline+=" minivmm.runner=$here/l1_runner.sh minivmm.steps=$run_dir/steps.sh minivmm.interactive=$interactive"
+# shellcheck disable=SC2054 # commas belong to QEMU option values
 qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -smp 1 -m 2G -no-reboot
       -kernel "$kernel" -initrd "$l1_initrd" -append "$cmdline"
       -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)

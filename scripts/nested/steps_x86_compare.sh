@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nested harness steps (x86_64): minivmm against QEMU's tuned microvm, side by
 # side in the same L1, alternating, COMPARE_RUNS (default 5) boots each of the
 # cloud bzImage to the initramfs marker with identical kernel, initrd and

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nested harness steps (x86_64): L1 offers a working KVM with nested paging.
 step kvm-device test -c /dev/kvm
 step kvm-amd-nested-npt bash -c '[ "$(cat /sys/module/kvm_amd/parameters/nested)" = 1 ] &&

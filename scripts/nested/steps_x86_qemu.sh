@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nested harness steps (x86_64): reference L2 boots under QEMU/KVM inside L1
 # on the same kernel, initramfs and command line as minivmm's (functions:
 # lib_x86_l2.sh). They need no minivmm, so they also check the harness itself.

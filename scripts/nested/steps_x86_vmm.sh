@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Nested harness steps (x86_64): minivmm inside L1 (functions: lib_x86_l2.sh).
 # Each boot must reach the initramfs's marker line on the serial console; the
 # SMP boots must report 2 CPUs online.
