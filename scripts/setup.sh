@@ -13,6 +13,7 @@ packages=(
   xz-utils zstd lz4 bzip2 gzip lzop
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils
+  file python3 binutils
 )
 
 missing=()
