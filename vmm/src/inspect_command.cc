@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "loader/bzimage.h"
+#include "loader/elf.h"
 #include "loader/image_source.h"
 #include "loader/kernel_loader.h"
 #include "vmm/exit_codes.h"
@@ -59,7 +61,10 @@ std::string format_inspect_table(std::string_view file, const loader::KernelInfo
       {info.arch == loader::Arch::kX86_64 ? "entry (64-bit)" : "entry", info.format == loader::KernelFormat::kElf
                              ? fmt::format("{:#x}", info.entry)
                              : fmt::format("{:#x} (offset from the load address)", info.entry)},
-      {"PVH entry", info.pvh_entry ? fmt::format("{:#x}", *info.pvh_entry) : "none"},
+      {"PVH entry", !info.pvh_entry ? "none"
+                    : info.format == loader::KernelFormat::kBzImage
+                        ? fmt::format("{:#x} (in the payload's vmlinux: boots with --boot pvh)", *info.pvh_entry)
+                        : fmt::format("{:#x}", *info.pvh_entry)},
       {"preferred load address", fmt::format("{:#x}", info.preferred_load_address)},
       {"load size", size_text(info.load_size)},
       {"relocatable", std::string(yes_no(info.relocatable))},
@@ -149,6 +154,16 @@ int run_inspect(const Options& options, std::FILE* out, std::FILE* err) {
   if (!info) {
     fmt::print(err, "{}\n", error_line(options.kernel, info.error().message));
     return kExitLoad;
+  }
+  // A bzImage's PVH entry lives in the ELF note of its compressed payload;
+  // the PVH boot path unpacks it, so inspect shows what that path would use.
+  if (info->format == loader::KernelFormat::kBzImage && !info->pvh_entry) {
+    auto vmlinux = loader::extract_bzimage_vmlinux(*src);
+    if (!vmlinux) {
+      fmt::print(err, "{}\n", error_line(options.kernel, vmlinux.error().message));
+      return kExitLoad;
+    }
+    if (auto elf = loader::inspect_elf(**vmlinux); elf && elf->pvh_entry) info->pvh_entry = elf->pvh_entry;
   }
   std::string text = options.json ? format_inspect_json(options.kernel, *info) : format_inspect_table(options.kernel, *info);
   fmt::print(out, "{}", text);

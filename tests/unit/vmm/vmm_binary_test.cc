@@ -189,6 +189,26 @@ TEST_F(VmmBinary, InspectBzImage) {
   EXPECT_THAT(r.out, HasSubstr("cmdline_size"));
 }
 
+TEST_F(VmmBinary, InspectBzImageShowsThePvhEntryOfItsPayload) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = test_support::vmlinux_like().build().bytes;
+  auto image = test_support::build_bzimage(spec);
+  std::string path = write_fixture("bzImage-pvh", image.bytes);
+  auto r = run({"inspect", path});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("PVH entry               {:#x} (in the payload's vmlinux",
+                                           test_support::kVmlinuxPvhEntry)));
+}
+
+TEST_F(VmmBinary, InspectBzImageWithACorruptPayloadIsALoadError) {
+  auto image = test_support::build_bzimage();
+  // Overwrite the middle of the xz payload: the header still parses.
+  for (uint64_t i = 0; i < 64; ++i)
+    image.bytes[image.pm_offset + image.payload_offset + image.payload_length / 2 + i] = std::byte{0x55};
+  std::string path = write_fixture("bzImage-corrupt", image.bytes);
+  expect_load_error(run({"inspect", path}), path);
+}
+
 TEST_F(VmmBinary, InspectBzImageJson) {
   auto image = test_support::build_bzimage();
   std::string path = write_fixture("bzImage", image.bytes);
