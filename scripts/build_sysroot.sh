@@ -7,6 +7,16 @@
 # Sysroot: $MINIVMM_SYSROOT, default ~/.cache/minivmm/sysroot/<arch>.
 #   aarch64: bookworm arm64 (the same release as the host's cross compiler).
 #   riscv64: trixie riscv64, since bookworm has no riscv64 port.
+# The C runtime (glibc headers and libc.a, kernel headers, libstdc++) is NOT in
+# the sysroot: it is the cross compiler's own (libc6-dev-<arch>-cross,
+# linux-libc-dev-<arch>-cross, bookworm's glibc 2.36), which the compiler
+# searches before any sysroot anyway. Trixie's glibc 2.41 cannot be used: its
+# libc.a makes bookworm's binutils 2.40 ld crash (SIGSEGV, even for an empty
+# main()). Trixie's C libraries link fine against glibc 2.36; its C++
+# libraries do not (built by g++-14: they need std::ios_base_library_init()
+# from libstdc++ 13+ and glibc 2.38's __isoc23_strtol), so for riscv64
+# GoogleTest is built here from the host's /usr/src/googletest with the cross
+# compiler instead of taken from trixie.
 # Packages come from the mirror this machine's apt uses, through an apt state of
 # their own (lists, cache, status under <sysroot>.apt/), so the host's apt
 # configuration, lists and dpkg database are never touched; they are unpacked
@@ -42,13 +52,22 @@ done
 # What minivmm links (cmake/dependencies.cmake) plus GoogleTest for the unit
 # tests. Metapackages are resolved below to the versioned -dev packages.
 wanted=(
-  libc6-dev linux-libc-dev
   libfmt-dev libboost-dev libboost-program-options-dev
   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev liblzo2-dev libbz2-dev libfdt-dev
-  libgtest-dev libgmock-dev
 )
+# Packaged GoogleTest only where it was built by the same g++ 12 (bookworm).
+[ "$suite" = bookworm ] && wanted+=(libgtest-dev libgmock-dev)
+gtest_src=/usr/src/googletest
+if [ "$suite" != bookworm ]; then
+  [ -f "$gtest_src/CMakeLists.txt" ] || die "$gtest_src missing (install googletest: scripts/setup.sh)"
+  command -v "$arch-linux-gnu-g++" >/dev/null || die "$arch-linux-gnu-g++ missing (run scripts/setup.sh)"
+  gtest_version=$(dpkg-query -W -f='${Version}' googletest 2>/dev/null || echo unknown)
+  wanted+=("googletest-source=$gtest_version")   # part of the stamp only
+fi
 # The list itself is part of the stamp: editing it rebuilds the sysroot.
 want_id=$(printf '%s\n' "$suite" "$deb_arch" "${wanted[@]}" | sha256sum | cut -c1-16)
+wanted=("${wanted[@]/googletest-source=*/}")
+mapfile -t wanted < <(printf '%s\n' "${wanted[@]}" | grep .)
 
 if [ "$refresh" = 0 ] && [ -f "$sysroot/.minivmm-sysroot" ] &&
    [ "$(head -n1 "$sysroot/.minivmm-sysroot")" = "$want_id" ]; then
@@ -96,14 +115,15 @@ apt-get -q "${opts[@]}" update >"$state/update.log" 2>&1 ||
   { tail -n 20 "$state/update.log" >&2; die "apt-get update failed (log: $state/update.log)"; }
 
 # Follow Depends from the wanted packages, keeping only -dev packages: static
-# linking needs headers and .a files, never the runtime .so packages. The
-# target's libstdc++/libgcc -dev packages are skipped because the cross
-# compiler brings its own (a trixie libstdc++-14 would not match g++-12).
+# linking needs headers and .a files, never the runtime .so packages. The C
+# runtime's -dev packages (glibc, kernel headers, libstdc++, libgcc) are
+# skipped: the cross compiler brings its own (see the top of this file).
 mapfile -t packages < <(
   apt-cache "${opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
       --no-breaks --no-replaces --no-enhances "${wanted[@]}" 2>/dev/null |
     grep -E '^[a-z0-9]' | sed 's/:.*//' | sort -u |
-    grep -E -- '-dev$' | grep -vE '^(libstdc\+\+|libgcc|lib(asan|tsan|ubsan|hwasan|lsan|itm|atomic|quadmath|gomp|cc1)|gcc|g\+\+|cpp)' || true)
+    grep -E -- '-dev$' |
+    grep -vE '^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|libstdc\+\+|libgcc|lib(asan|tsan|ubsan|hwasan|lsan|itm|atomic|quadmath|gomp|cc1)|gcc|g\+\+|cpp)' || true)
 for p in "${wanted[@]}"; do
   printf '%s\n' "${packages[@]}" | grep -qx -- "$p" || die "apt cannot resolve $p for $deb_arch ($suite)"
 done
@@ -114,7 +134,7 @@ versions=$(apt-cache "${opts[@]}" show --no-all-versions "${packages[@]}" 2>/dev
 [ "$(wc -l <<<"$versions")" -eq "${#packages[@]}" ] ||
   die "apt-cache show returned versions for $(wc -l <<<"$versions") of ${#packages[@]} packages"
 if [ -f "$sysroot/.minivmm-sysroot" ] &&
-   [ "$(cat "$sysroot/.minivmm-sysroot")" = "$(printf '%s\n%s' "$want_id" "$versions")" ]; then
+   [ "$(head -n $((${#packages[@]} + 1)) "$sysroot/.minivmm-sysroot")" = "$(printf '%s\n%s' "$want_id" "$versions")" ]; then
   log "$arch: $sysroot is up to date"
   exit 0
 fi
@@ -140,6 +160,22 @@ while IFS= read -r link; do
   ln -sfn "$sysroot$(readlink "$link")" "$link"
 done < <(find "$tmp" -type l -lname '/*')
 printf '%s\n%s\n' "$want_id" "$versions" >"$tmp/.minivmm-sysroot"
+
+# GoogleTest for the target, built with the cross toolchain itself.
+if [ "$suite" != bookworm ]; then
+  log "$arch: building GoogleTest $gtest_version from $gtest_src"
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  gbuild=$state/googletest-build
+  rm -rf "$gbuild"
+  cmake -S "$gtest_src" -B "$gbuild" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_TOOLCHAIN_FILE="$here/cmake/toolchain-$arch.cmake" -DMINIVMM_SYSROOT="$tmp" \
+    -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_LIBDIR="lib/$arch-linux-gnu" >"$state/googletest.log" 2>&1 &&
+  cmake --build "$gbuild" -j2 >>"$state/googletest.log" 2>&1 &&
+  DESTDIR=$tmp cmake --install "$gbuild" >>"$state/googletest.log" 2>&1 ||
+    { tail -n 20 "$state/googletest.log" >&2; die "GoogleTest build failed (log: $state/googletest.log)"; }
+  rm -rf "$gbuild"
+  echo "googletest-source $gtest_version" >>"$tmp/.minivmm-sysroot"
+fi
 rm -rf "$sysroot.old"
 [ ! -d "$sysroot" ] || mv "$sysroot" "$sysroot.old"
 mv "$tmp" "$sysroot"
