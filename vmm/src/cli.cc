@@ -345,10 +345,18 @@ std::string help_text() {
       "  {:<3} /dev/kvm is missing or a KVM call failed\n"
       "  {:<3} the guest kernel panicked\n"
       "  {:<3} --timeout expired before the guest finished\n"
-      "  {:<3} internal error (a bug in minivmm)\n",
+      "  {:<3} the guest shut down before --expect matched\n"
+      "  {:<3} stopped by SIGINT or SIGTERM\n"
+      "  {:<3} internal error (a bug in minivmm)\n"
+      "\n"
+      "--dry-run loads the kernel and initrd and writes every boot structure into guest memory as a\n"
+      "real boot would, then prints the memory layout, the entry registers, the boot protocol and the\n"
+      "command line. It never opens /dev/kvm, so --arch can be any of the three on any host.\n"
+      "It exits 0, 3 when the kernel or initrd cannot be loaded or placed (wrong architecture,\n"
+      "--memory too small), or 2 when the --dump-dtb file cannot be written.\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
-      static_cast<int>(kExitInternal));
+      static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitInternal));
 }
 
 std::string version_text() { return fmt::format("vmm (minivmm) {}\n", MINIVMM_VERSION); }

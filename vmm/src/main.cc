@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "vmm/cli.h"
+#include "vmm/dry_run_command.h"
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
 #include "vmm/run_command.h"
@@ -27,8 +28,7 @@ int main(int argc, char** argv) {
     case vmm::Command::kInspect:
       return vmm::run_inspect(*options, stdout, stderr);
     case vmm::Command::kDryRun:
-      fmt::print(stderr, "vmm: --dry-run is not implemented yet\n");
-      return vmm::kExitInternal;
+      return vmm::run_dry_run(*options, stdout, stderr);
     case vmm::Command::kRun:
       return vmm::run_vm(vmm::run_config_from(*options));
   }

@@ -22,6 +22,7 @@
 #include "arch/x86_64/x86_vm.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_x86.h"
+#include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/cmos_rtc.h"
 #include "devices/i8042.h"
@@ -232,7 +233,11 @@ int run_vm(const RunConfig& config) {
   for (auto r : {pio.add(boot::x86::kCom1Port, devices::Serial16550a::kRegisterCount, serial, "com1"),
                  pio.add(0x60, 1, i8042, "i8042 data", devices::I8042::kDataOffset),
                  pio.add(0x64, 1, i8042, "i8042 command", devices::I8042::kCommandOffset),
-                 pio.add(0x70, 2, rtc, "cmos rtc"), pio.add(0x80, 1, post, "post code")}) {
+                 pio.add(0x70, 2, rtc, "cmos rtc"), pio.add(0x80, 1, post, "post code"),
+                 pio.add(boot::x86::kAcpiPm1aEvtPort, devices::AcpiPm::kRegisterCount,
+                         std::make_shared<devices::AcpiPm>(boot::x86::kAcpiS5SlpTyp, [&] {
+                           asio::post(io, [&] { finish(guest_done_code(), "guest powered off through ACPI"); });
+                         }), "acpi pm1a")}) {
     if (!r) {
       print_error(r.error().message);
       return kExitInternal;

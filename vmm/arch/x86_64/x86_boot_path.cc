@@ -86,6 +86,7 @@ loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::
   auto setup = boot::setup_x86_boot(mem, boot_config);
   if (!setup) return std::unexpected(setup.error());
   prepared.entry = setup->entry;
+  prepared.layout = std::move(setup->layout);
   return prepared;
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "boot/entry_state_x86.h"
 #include "boot/memory_map.h"
+#include "boot/x86_boot.h"
 #include "loader/guest_memory.h"
 #include "vmm/run.h"
 
@@ -14,6 +16,7 @@ namespace vmm::x86 {
 struct PreparedBoot {
   boot::X86EntryState entry;
   std::string description;  // e.g. "pvh (bzImage payload → vmlinux)"
+  std::vector<boot::LayoutItem> layout;  // what setup_x86_boot wrote where, for --dry-run
 };
 
 loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map,
