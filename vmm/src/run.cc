@@ -383,6 +383,11 @@ int run_vm(const RunConfig& config) {
 
   if (config.boot_report) {
     report.end = std::chrono::steady_clock::now();
+    // --expect can match before the guest's newline: start the report on a line of its own.
+    if (sink == STDOUT_FILENO) {
+      std::string tail = watch.tail();
+      if (!tail.empty() && tail.back() != '\n') write_all(sink, "\n");
+    }
     int64_t ns = first_run_ns.load();
     if (ns != 0) report.first_kvm_run = SteadyTime(std::chrono::nanoseconds(ns));
     report.first_console_byte = watch.first_byte();
