@@ -12,6 +12,13 @@
 
 namespace test_support {
 
+std::vector<std::string> emulator_prefix() {
+#ifdef MINIVMM_TEST_EMULATOR
+  if (access(MINIVMM_TEST_EMULATOR, X_OK) == 0) return {MINIVMM_TEST_EMULATOR};
+#endif
+  return {};
+}
+
 bool have_kvm() { return access("/dev/kvm", R_OK | W_OK) == 0; }
 
 std::string binary_dir() {
@@ -26,6 +33,9 @@ std::string binary_dir() {
 RunResult run_vmm(std::vector<std::string> args) {
   std::string vmm = binary_dir() + "/vmm/vmm";
   args.insert(args.begin(), vmm);
+  auto prefix = emulator_prefix();
+  args.insert(args.begin(), prefix.begin(), prefix.end());
+  const std::string program = args.front();
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
   pid_t pid = fork();
@@ -39,7 +49,7 @@ RunResult run_vmm(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(vmm.c_str(), argv.data());
+    execv(program.c_str(), argv.data());
     _exit(127);
   }
   close(out_pipe[1]);

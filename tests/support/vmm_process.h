@@ -19,6 +19,12 @@ struct RunResult {
   std::string out, err;
 };
 
+// The argv prefix that runs a target binary from a test: empty natively; in
+// a cross build whose tests run under qemu-user (no binfmt_misc needed) the
+// emulator, when it exists here (inside the nested guests it does not, and
+// the binary runs natively).
+std::vector<std::string> emulator_prefix();
+
 // Runs <binary_dir>/vmm/vmm with args, stdin from /dev/null, and collects
 // stdout (the console) and stderr.
 RunResult run_vmm(std::vector<std::string> args);
