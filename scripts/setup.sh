@@ -13,8 +13,9 @@ packages=(
   xz-utils zstd lz4 bzip2 gzip lzop
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils
-  file python3 binutils
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
+  file python3 binutils
+  qemu-system-arm
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include "support/bzimage_builder.h"
 #include "support/elf_builder.h"
 #include "support/image_builder.h"
+#include "support/vmm_process.h"
 #include "vmm/exit_codes.h"
 
 extern char** environ;
@@ -75,8 +76,11 @@ class VmmBinary : public ::testing::Test {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::string bin = binary_.string();
-    std::vector<char*> argv{bin.data()};
+    std::vector<std::string> command = test_support::emulator_prefix();
+    command.push_back(binary_.string());
+    std::string bin = command.front();
+    std::vector<char*> argv;
+    for (auto& c : command) argv.push_back(c.data());
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The aarch64 nested harness (DESIGN.md §7): boots L1 = QEMU TCG's "virt"
+# machine with EL2 (virtualization=on), a GICv3 and -cpu max (pauth-impdef:
+# the architected pointer-auth algorithm is ~3x slower under TCG), running
+# Debian bookworm's arm64 kernel (KVM built in, VHE) and an initramfs that
+# holds everything L1 needs: arm64 busybox, the static cross-built vmm and
+# KVM integration tests with their tiny guests, the Debian arm64 kernel as
+# L2 (raw Image and gzip-compressed) and the arm64 busybox initramfs for L2.
+# No 9p: every binary is static.
+#
+#   run_aarch64.sh [options]
+# Options:
+#   --build-dir DIR      cross build tree (default build/cross-aarch64)
+#   --steps FILE         steps file (default steps_aarch64.sh)
+#   --timeout SECS       whole run (default 900)
+#   --step-timeout SECS  each step (default 300)
+#   --verbose            stream the whole console, not only the markers
+#
+# Passes when every step passed and L1 finished (NESTED-DONE); otherwise
+# prints the last 40 console lines and exits 1. The console log is kept in
+# ~/.cache/minivmm/nested/aarch64/console.log.
+set -euo pipefail
+
+die() { echo "run_aarch64: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64
+
+build_dir=$project/build/cross-aarch64 steps_file=$here/steps_aarch64.sh
+overall_timeout=900 step_timeout=300 verbose=0
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift ;;
+    --steps) steps_file=$2; shift ;;
+    --timeout) overall_timeout=$2; shift ;;
+    --step-timeout) step_timeout=$2; shift ;;
+    --verbose) verbose=1 ;;
+    -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) die "unknown option '$1'" ;;
+  esac
+  shift
+done
+build_dir=$(realpath -m "$build_dir")
+
+command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 not found (run scripts/setup.sh: qemu-system-arm)"
+if [ ! -f "$kernel_cache/arm64/.done" ] || [ ! -x "$kernel_cache/arm64/busybox" ]; then
+  bash "$project/scripts/fetch_kernels.sh" >&2
+fi
+kernel=$kernel_cache/arm64/vmlinuz
+[ -f "$kernel" ] || die "$kernel missing (scripts/fetch_kernels.sh)"
+vmm=$build_dir/vmm/vmm
+tests=$build_dir/tests/vmm_tests
+for f in "$vmm" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin"; do
+  [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm vmm_tests test_guests)"
+done
+file -L "$vmm" | grep -q 'ARM aarch64.*statically linked' || die "$vmm is not a static aarch64 binary"
+
+mkdir -p "$nested_cache"
+# L2: the Debian arm64 Image as is, and gzip-compressed (the Image.gz other
+# distributions ship), made here, once per kernel.
+l2_gz=$nested_cache/Image.gz
+if [ ! -f "$l2_gz" ] || [ "$l2_gz" -ot "$kernel" ]; then
+  gzip -9 -n -c "$kernel" >"$l2_gz.tmp" && mv -f "$l2_gz.tmp" "$l2_gz"
+fi
+l2_initrd=$(bash "$project/scripts/build_initramfs.sh" arm64 | tail -n1)
+
+stage=$(mktemp -d "$nested_cache/stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/minivmm/vmm" "$stage/minivmm/tests/guests" "$stage/l2" "$stage/nested"
+cp "$vmm" "$stage/minivmm/vmm/vmm"
+cp "$tests" "$stage/minivmm/tests/vmm_tests"
+cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"
+cp "$kernel" "$stage/l2/Image"
+cp "$l2_gz" "$stage/l2/Image.gz"
+cp "$l2_initrd" "$stage/l2/initramfs.cpio.gz"
+cp "$here/lib_aarch64_l2.sh" "$stage/nested/lib.sh"
+{ echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"
+l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aarch64.sh" \
+  --add "$stage/minivmm:/minivmm" --add "$stage/l2:/l2" --add "$stage/nested:/nested" \
+  --output "$nested_cache/l1-initramfs.cpio.gz" arm64 | tail -n1)
+
+# shellcheck disable=SC2054 # commas belong to QEMU option values
+qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -smp 1 -m 2048
+      -nographic -no-reboot -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyAMA0 panic=-1 quiet")
+
+log=$nested_cache/console.log
+[ -f "$log" ] && mv -f "$log" "$log.1"
+: >"$log"
+echo "run_aarch64: L1 = ${qemu[*]:0:12} ... (console: $log)"
+start=$EPOCHREALTIME
+elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
+set +e
+timeout -k 10 "$overall_timeout" "${qemu[@]}" </dev/null 2>&1 |
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line" >>"$log"
+    if ((verbose)); then
+      printf '  | %s\n' "$line"
+    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
+      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
+    fi
+  done
+rc=${PIPESTATUS[0]}
+set -e
+echo "run_aarch64: whole run $(elapsed)s"
+
+markers=$(grep -ao 'NESTED-[A-Z0-9-]*.*' "$log" || true)
+failures=()
+((rc == 0)) || failures+=("QEMU exited with status $rc$( ((rc == 124)) && echo " (overall timeout ${overall_timeout}s)")")
+grep -q '^NESTED-L1-ERROR' <<<"$markers" && failures+=("$(grep -m1 '^NESTED-L1-ERROR' <<<"$markers")")
+n_pass=$(grep -c '^NESTED-STEP [^ ]* PASS' <<<"$markers" || true)
+n_fail=$(grep -c '^NESTED-STEP [^ ]* FAIL' <<<"$markers" || true)
+n_begin=$(grep -c '^NESTED-STEP-BEGIN ' <<<"$markers" || true)
+((n_fail == 0)) || failures+=("$n_fail step(s) failed: $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}' | tr '\n' ' ')")
+((n_begin == n_pass + n_fail)) || failures+=("a step began but never reported (L1 died or timed out)")
+((n_begin > 0)) || failures+=("no step ran")
+grep -q '^NESTED-DONE' <<<"$markers" || failures+=("L1 did not finish its steps (no NESTED-DONE)")
+
+if ((${#failures[@]})); then
+  echo "run_aarch64: FAILED:" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  for name in $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}'); do
+    echo "run_aarch64: last 40 console lines of step $name:" >&2
+    tr -d '\r' <"$log" | awk -v n="$name" '$0 ~ "NESTED-STEP-BEGIN " n "$" {on = 1; next}
+      on && $0 ~ "NESTED-STEP " n " " {exit} on' | tail -n 40 | sed 's/^/  | /' >&2
+  done
+  echo "run_aarch64: last 40 console lines ($log):" >&2
+  tail -n 40 "$log" | sed 's/^/  | /' >&2
+  exit 1
+fi
+echo "run_aarch64: all $n_pass steps passed"

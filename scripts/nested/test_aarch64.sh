@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CI entry of the aarch64 nested proof: cross-builds the static aarch64 vmm,
+# its KVM integration tests and tiny guests (preset cross-aarch64, after the
+# sysroot of scripts/build_sysroot.sh), then runs run_aarch64.sh: inside an
+# L1 arm64 guest under QEMU TCG, the KVM integration tests and Debian arm64
+# kernel boots with 1 and 2 vCPUs and from a gzip-compressed Image. Prints
+# each boot's report and its boot-to-"Run /init" time.
+#
+#   test_aarch64.sh [run_aarch64.sh options]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+build_dir=$project/build/cross-aarch64
+
+bash "$project/scripts/fetch_kernels.sh" >/dev/null
+bash "$project/scripts/build_sysroot.sh" aarch64 >/dev/null
+(cd "$project" && cmake --preset cross-aarch64 >/dev/null &&
+   cmake --build "$build_dir" -j2 --target vmm vmm_tests test_guests >/dev/null)
+
+rc=0
+bash "$here/run_aarch64.sh" --build-dir "$build_dir" "$@" || rc=$?
+
+log=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64/console.log
+if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
+  echo "test_aarch64: boot reports (from $log):"
+  tr -d '\r' <"$log" | awk '
+    /NESTED-STEP-BEGIN / {sub(/.*NESTED-STEP-BEGIN /, ""); step = $1; next}
+    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
+    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); if ($0 ~ /"Run \/init"/) times[step] = $0; next}
+    {inreport = 0}
+    END {for (s in times) {t = times[s]; sub(/.*:[ ]+/, "", t); print "NESTED-TIME " s " run-init=" t}}'
+fi
+exit "$rc"

@@ -1,0 +1,195 @@
+// The aarch64 implementation of the vmm/arch.h hooks: an Image (raw, PE-stub
+// or compressed) entered at EL1h with x0 = the device tree, PSCI 0.2+ in
+// KVM (secondary vCPUs powered off until CPU_ON), the in-kernel vGIC (v3, v2
+// as fallback), the architected timer, and the 16550A on MMIO driving its
+// SPI through KVM_IRQ_LINE. Addresses come from boot/memory_map_aarch64.h.
+#include <linux/kvm.h>
+
+#include "arch/aarch64/core_regs.h"
+#include "arch/aarch64/vgic.h"
+#include "boot/memory_map_aarch64.h"
+#include "boot/setup_aarch64.h"
+#include "loader/cmdline.h"
+#include "loader/initrd.h"
+#include "loader/kernel_loader.h"
+#include "vmm/arch.h"
+#include "vmm/xioctl.h"
+
+namespace vmm::arch {
+
+struct State {
+  boot::Aarch64BootConfig boot;
+  boot::Aarch64EntryState entry;
+  aarch64::Vgic vgic;
+  kvm_vcpu_init preferred{};
+  std::string notes;
+};
+
+void StateDeleter::operator()(State* state) const { delete state; }
+
+std::string_view name() { return "aarch64"; }
+
+namespace {
+
+using loader::ErrorCode;
+
+// The least a Linux arm64 kernel plus initramfs can use; also keeps the DTB
+// slot and the kernel apart.
+constexpr uint64_t kMinMemory = 64ull << 20;
+// KVM's default IPA space (KVM_CREATE_VM type 0) is 40 bits.
+constexpr uint64_t kIpaLimit = 1ull << 40;
+
+}  // namespace
+
+loader::Result<boot::MemoryMap> memory_map(const RunConfig& config) {
+  const uint64_t size = config.memory;
+  if (size < kMinMemory) return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: aarch64 guests need at least 64 MiB", size);
+  if (size % (2ull << 20) != 0) {
+    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: not a multiple of 2 MiB", size);
+  }
+  if (size > kIpaLimit - boot::aarch64::kRamBase) {
+    return loader::fail(ErrorCode::kOutOfBounds, "{:#x} bytes: RAM from {:#x} would end beyond the 40-bit IPA space",
+                        size, boot::aarch64::kRamBase);
+  }
+  boot::MemoryMap map;
+  map.arch = loader::Arch::kAarch64;
+  map.ram.push_back({"ram", boot::aarch64::kRamBase, size, boot::RangeKind::kRam});
+  map.devices.push_back({"gic-dist", boot::aarch64::kGicDistBase, boot::aarch64::kGicV3DistSize, boot::RangeKind::kMmio});
+  map.devices.push_back({"gic-redist", boot::aarch64::kGicRedistBase,
+                         boot::aarch64::kGicRedistLimit - boot::aarch64::kGicRedistBase, boot::RangeKind::kMmio});
+  map.devices.push_back({"uart0", boot::aarch64::kUartBase, boot::aarch64::kUartSize, boot::RangeKind::kMmio});
+  return map;
+}
+
+loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const RunConfig& config,
+                                      std::string& description) {
+  if (config.boot == BootPath::kPvh) {
+    return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; aarch64 boots an Image");
+  }
+  auto file = loader::FileImageSource::open(config.kernel);
+  if (!file) return std::unexpected(file.error());
+  auto info = loader::inspect_kernel(*file);
+  if (!info) return std::unexpected(info.error());
+  if (info->arch != loader::Arch::kAarch64) {
+    return loader::fail(ErrorCode::kWrongArch, "{}: a {} kernel, this VMM runs aarch64 guests", config.kernel,
+                        loader::to_string(info->arch));
+  }
+  loader::LoadOptions options;
+  options.arch = loader::Arch::kAarch64;
+  auto kernel = loader::load_kernel(*file, mem, options);
+  if (!kernel) return std::unexpected(kernel.error());
+
+  StatePtr state(new State);
+  state->boot.kernel = *kernel;
+  state->boot.cpus = config.cpus;
+  loader::Cmdline cmdline(boot::aarch64::kCmdlineCapacity);
+  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
+  state->boot.cmdline = cmdline.str();
+  if (config.initrd) {
+    auto initrd_file = loader::FileImageSource::open(*config.initrd);
+    if (!initrd_file) return std::unexpected(initrd_file.error());
+    auto layout = boot::plan_aarch64_layout(mem, *kernel);
+    if (!layout) return std::unexpected(layout.error());
+    auto placed = loader::load_initrd(*initrd_file, mem, boot::initrd_options(*layout));
+    if (!placed) return std::unexpected(placed.error());
+    state->boot.initrd = *placed;
+  }
+  // Written for GICv3 now (so a bad command line or CPU count is reported
+  // before KVM is touched) and rewritten if the host only has GICv2.
+  auto setup = boot::setup_aarch64_boot(mem, state->boot);
+  if (!setup) return std::unexpected(setup.error());
+  state->entry = setup->entry;
+  description = fmt::format("arm64 Image{} + device tree",
+                            info->compression != loader::Compression::kNone
+                                ? fmt::format(" ({}-compressed)", loader::to_string(info->compression))
+                                : "");
+  return state;
+}
+
+Result<void> check_capabilities(const Kvm& kvm, State&) {
+  struct Cap {
+    long cap;
+    const char* name;
+  };
+  for (auto [cap, name] : {Cap{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, Cap{KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG"},
+                           Cap{KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2"},
+                           Cap{KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL"},
+                           Cap{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"}}) {
+    if (auto r = kvm.require(cap, name); !r) return r;
+  }
+  return {};
+}
+
+Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig& config) {
+  if (xioctl(vm.fd(), KVM_ARM_PREFERRED_TARGET, &state.preferred) < 0) {
+    return fail_errno(errno, "KVM_ARM_PREFERRED_TARGET");
+  }
+  auto vgic = aarch64::create_vgic(vm, config.cpus);
+  if (!vgic) return std::unexpected(vgic.error());
+  state.vgic = std::move(*vgic);
+  if (state.vgic.version == boot::GicVersion::kV2) {
+    fmt::print(stderr, "vmm: {}\n", state.vgic.fallback_reason);
+    state.notes += state.vgic.fallback_reason + "\n";
+  }
+  return {};
+}
+
+Result<void> add_platform_devices(Platform&, State&) { return {}; }
+
+SerialWiring serial_wiring() { return {devices::BusKind::kMmio, boot::aarch64::kUartBase}; }
+
+std::function<void(bool)> serial_irq(Vm& vm, State&) {
+  // KVM_IRQ_LINE on an SPI inside the vGIC's range does not fail; a device has nowhere to report it anyway.
+  return [&vm, line = aarch64::spi_irq_line(boot::aarch64::kUartSpi)](bool level) { (void)vm.irq_line(line, level); };
+}
+
+namespace {
+
+Result<void> set_entry_registers(Vcpu& vcpu, const boot::Aarch64EntryState& e) {
+  for (auto [id, value] : {std::pair{aarch64::kPstateId, e.pstate}, std::pair{aarch64::xreg_id(0), e.x0},
+                           std::pair{aarch64::xreg_id(1), e.x1}, std::pair{aarch64::xreg_id(2), e.x2},
+                           std::pair{aarch64::xreg_id(3), e.x3}, std::pair{aarch64::kPcId, e.pc}}) {
+    if (auto r = vcpu.set_one_reg(id, value); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConfig&) {
+  kvm_vcpu_init init = state.preferred;
+  init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+  // Secondaries wait powered off for the guest's PSCI CPU_ON, which KVM handles.
+  if (vcpu.id() != 0) init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+  if (xioctl(vcpu.fd(), KVM_ARM_VCPU_INIT, &init) < 0) {
+    return fail_errno(errno, fmt::format("vCPU {}: KVM_ARM_VCPU_INIT (target {})", vcpu.id(), init.target));
+  }
+  if (vcpu.id() != 0) return {};
+  return set_entry_registers(vcpu, state.entry);
+}
+
+Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state,
+                           const RunConfig&) {
+  if (state.vgic.version != state.boot.gic) {
+    // The device tree must describe the GIC the guest really gets.
+    state.boot.gic = state.vgic.version;
+    auto setup = boot::setup_aarch64_boot(mem, state.boot);
+    if (!setup) return fail("device tree for the GICv2 fallback: {}", setup.error().message);
+    state.entry = setup->entry;
+    if (!vcpus.empty()) {
+      if (auto r = set_entry_registers(vcpus.front(), state.entry); !r) return r;
+    }
+  }
+  return aarch64::init_vgic(state.vgic);
+}
+
+std::string notes(const State& state) { return state.notes; }
+
+std::string describe_vcpu(const Vcpu& vcpu) {
+  auto pc = vcpu.get_one_reg(aarch64::kPcId);
+  auto pstate = vcpu.get_one_reg(aarch64::kPstateId);
+  if (!pc || !pstate) return "";
+  return fmt::format(" at pc {:#x} (pstate {:#x})", *pc, *pstate);
+}
+
+}  // namespace vmm::arch
