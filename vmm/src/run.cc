@@ -226,7 +226,9 @@ int run_vm(const RunConfig& config) {
     return static_cast<int>(kExitOk);
   };
   auto i8042 = std::make_shared<devices::I8042>(
-      [&] { asio::post(io, [&] { finish(guest_done_code(), "guest reset through the i8042"); }); });
+      [&] { asio::post(io, [&] { finish(guest_done_code(), "guest reset through the i8042"); }); },
+      [&vm_ref](bool level) { (void)vm_ref.irq_line(x86::kKeyboardIrq, level); },
+      [&vm_ref](bool level) { (void)vm_ref.irq_line(x86::kAuxIrq, level); });
   auto rtc = std::make_shared<devices::CmosRtc>();
   auto post = std::make_shared<devices::PostCode>();
   for (auto r : {pio.add(boot::x86::kCom1Port, devices::Serial16550a::kRegisterCount, serial, "com1"),
