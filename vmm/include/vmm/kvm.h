@@ -69,6 +69,8 @@ class Vm {
   Result<void> create_pit2(uint32_t flags);
   // KVM_IRQ_LINE: drives a GSI of the in-kernel PIC/IOAPIC. Safe from any thread.
   Result<void> irq_line(uint32_t irq, bool level);
+  // KVM_SET_GSI_ROUTING: replaces the whole GSI routing table.
+  Result<void> set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries);
   Result<Vcpu> create_vcpu(uint32_t id, int mmap_size);
   int fd() const { return fd_.get(); }
 
