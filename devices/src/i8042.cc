@@ -4,7 +4,16 @@
 
 namespace devices {
 
-I8042::I8042(ResetRequest reset) : reset_(std::move(reset)) {}
+namespace {
+// Keyboard commands that take a parameter byte (LEDs, typematic rate, scan code set).
+constexpr uint8_t kKbdSetLeds = 0xed, kKbdEcho = 0xee, kKbdScanCodeSet = 0xf0, kKbdGetId = 0xf2,
+                  kKbdTypematic = 0xf3, kKbdReset = 0xff;
+constexpr uint8_t kKbdAck = 0xfa, kKbdSelfTestPassed = 0xaa;
+constexpr size_t kOutputCapacity = 16;
+}  // namespace
+
+I8042::I8042(ResetRequest reset, IrqLine kbd_irq, IrqLine aux_irq)
+    : reset_(std::move(reset)), kbd_irq_(std::move(kbd_irq)), aux_irq_(std::move(aux_irq)) {}
 
 void I8042::read(uint64_t offset, std::span<std::byte> data) {
   if (data.empty()) return;
@@ -13,14 +22,19 @@ void I8042::read(uint64_t offset, std::span<std::byte> data) {
   uint8_t value = 0xff;
   if (offset == kDataOffset) {
     if (!output_.empty()) {
-      value = output_.front();
+      value = output_.front().value;
       output_.pop_front();
+      update_irqs(!output_.empty());
     } else {
       value = 0;  // an empty output buffer reads the last value on hardware; 0 is as good
     }
   } else if (offset == kCommandOffset) {
     value = kStatusSystem | kStatusUnlocked;
-    if (!output_.empty()) value |= kStatusOutputFull;
+    if (!output_.empty()) {
+      value |= kStatusOutputFull;
+      if (output_.front().aux) value |= kStatusAuxData;
+      if (output_.front().timeout) value |= kStatusTimeout;
+    }
     if (last_write_was_command_) value |= kStatusCommand;
   }
   data[0] = std::byte{value};
@@ -40,6 +54,7 @@ void I8042::write(uint64_t offset, std::span<const std::byte> data) {
       last_write_was_command_ = false;
       this->data(value);
     }
+    update_irqs(false);
     reset = reset_requests_ != before;
   }
   // Outside the lock: the callback may tear the VM down.
@@ -51,14 +66,17 @@ void I8042::command(uint8_t cmd) {
   switch (cmd) {
     case kCmdReadCommandByte: push_output(command_byte_); break;
     case kCmdWriteCommandByte:
-    case kCmdWriteOutputPort: pending_command_ = cmd; break;
-    case kCmdDisableAux: command_byte_ |= 0x20; break;
-    case kCmdEnableAux: command_byte_ &= ~0x20; break;
-    case kCmdTestAux: push_output(0x00); break;
+    case kCmdWriteOutputPort:
+    case kCmdWriteKbdOutput:
+    case kCmdWriteAuxOutput:
+    case kCmdWriteAux: pending_command_ = cmd; break;
+    case kCmdDisableAux: command_byte_ |= kCtrAuxDisable; break;
+    case kCmdEnableAux: command_byte_ &= ~kCtrAuxDisable; break;
+    case kCmdTestAux: push_output(0x00); break;  // interface lines fine (nothing plugged in is not an error)
     case kCmdSelfTest: push_output(0x55); break;
     case kCmdTestKbd: push_output(0x00); break;
-    case kCmdDisableKbd: command_byte_ |= 0x10; break;
-    case kCmdEnableKbd: command_byte_ &= ~0x10; break;
+    case kCmdDisableKbd: command_byte_ |= kCtrKbdDisable; break;
+    case kCmdEnableKbd: command_byte_ &= ~kCtrKbdDisable; break;
     case kCmdReadOutputPort: push_output(0x01); break;  // bit 0: CPU not in reset
     default:
       // 0xf0..0xff pulse output-port lines low for 6 us; bit 0 is the CPU reset line.
@@ -68,22 +86,74 @@ void I8042::command(uint8_t cmd) {
 }
 
 void I8042::data(uint8_t value) {
-  switch (pending_command_) {
+  uint8_t pending = pending_command_;
+  pending_command_ = 0;
+  switch (pending) {
     case kCmdWriteCommandByte: command_byte_ = value; break;
     case kCmdWriteOutputPort:
       if ((value & 0x01) == 0) ++reset_requests_;
       break;
-    default:
-      // A byte for the keyboard; there is none, but acknowledge so drivers move on.
-      push_output(0xfa);
-      if (value == 0xff) push_output(0xaa);  // reset: ACK then self-test passed
+    case kCmdWriteKbdOutput: push_output(value); break;
+    case kCmdWriteAuxOutput: push_output(value, /*aux=*/true); break;
+    case kCmdWriteAux:
+      // No mouse behind the AUX port: the controller times the byte out.
+      push_output(kNoDevice, /*aux=*/true, /*timeout=*/true);
       break;
+    default: keyboard(value); break;
   }
-  pending_command_ = 0;
 }
 
-void I8042::push_output(uint8_t value) {
-  if (output_.size() < 16) output_.push_back(value);
+// A byte for the keyboard: answer as a PS/2 keyboard does, so atkbd's probe
+// (reset, get ID, LEDs, scan code set) gets its replies at once.
+void I8042::keyboard(uint8_t value) {
+  if (keyboard_command_ != 0) {
+    uint8_t cmd = keyboard_command_;
+    keyboard_command_ = 0;
+    push_output(kKbdAck);
+    if (cmd == kKbdScanCodeSet && value == 0) push_output(0x02);  // "which set": set 2
+    return;
+  }
+  switch (value) {
+    case kKbdEcho: push_output(kKbdEcho); break;
+    case kKbdReset:
+      push_output(kKbdAck);
+      push_output(kKbdSelfTestPassed);
+      break;
+    case kKbdGetId:
+      push_output(kKbdAck);
+      push_output(0xab);  // MF2 keyboard
+      push_output(0x83);
+      break;
+    case kKbdSetLeds:
+    case kKbdScanCodeSet:
+    case kKbdTypematic:
+      keyboard_command_ = value;
+      push_output(kKbdAck);
+      break;
+    default: push_output(kKbdAck); break;
+  }
+}
+
+void I8042::push_output(uint8_t value, bool aux, bool timeout) {
+  if (output_.size() >= kOutputCapacity) return;
+  output_.push_back({value, aux, timeout});
+  if (output_.size() == 1) update_irqs(true);
+}
+
+void I8042::update_irqs(bool new_front) {
+  const OutputByte* front = output_.empty() ? nullptr : &output_.front();
+  auto drive = [new_front](const IrqLine& line, bool& level, bool want) {
+    if (want && (!level || new_front)) {
+      if (level && line) line(false);  // the byte already signalled left; this one needs its own edge
+      if (line) line(true);
+      level = true;
+    } else if (!want && level) {
+      if (line) line(false);
+      level = false;
+    }
+  };
+  drive(kbd_irq_, kbd_level_, front && !front->aux && (command_byte_ & kCtrKbdInt));
+  drive(aux_irq_, aux_level_, front && front->aux && (command_byte_ & kCtrAuxInt));
 }
 
 uint64_t I8042::reset_requests() const {

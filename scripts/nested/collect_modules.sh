@@ -25,6 +25,8 @@ while IFS= read -r f; do
 done < <(find -L "$moddir" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
 
 mkdir -p "$outdir"
+modinfo=$(mktemp)
+trap 'rm -f "$modinfo"' EXIT
 rm -f "$outdir"/*.ko "$outdir/load.order"
 declare -A state=()
 order=()
@@ -49,8 +51,11 @@ visit() {
   state[$name]=active
   dst=$outdir/$name.ko
   decompress_to "$src" "$dst"
-  deps=$(objcopy -O binary --only-section=.modinfo "$dst" /dev/stdout | tr '\0' '\n' |
-         sed -n 's/^depends=//p' | tr ',' ' ')
+  # objcopy writes a temporary file and renames it over its output: given
+  # /dev/stdout it replaced that symlink with a regular file (for every
+  # process on the machine) and read no dependencies at all.
+  objcopy -O binary --only-section=.modinfo "$dst" "$modinfo"
+  deps=$(tr '\0' '\n' <"$modinfo" | sed -n 's/^depends=//p' | tr ',' ' ')
   for d in $deps; do visit "$d"; done
   state[$name]='done'
   order+=("$name")

@@ -26,6 +26,49 @@ l2_boot_with() {
 }
 l2_boot() { l2_boot_with "$L2_CMDLINE" "$@"; }
 
+# l2_console_shell VMM-ARGS...: the interactive console end to end. Boots with
+# the busybox shell (minivmm.shell=1, as build_initramfs.sh --interactive
+# does), stdin from a fifo; once ash prints its prompt (so the line goes
+# through ash's line editing, not the kernel's canonical mode) it types
+#   echo MINIVMM-SHELL-$((6*7))
+#   reboot -f
+# and passes when the console shows the computed MINIVMM-SHELL-42 (the echo of
+# the typed line shows only the unexpanded text).
+l2_console_shell() {
+  local fifo line partial='' sent=0 rc=0
+  fifo=$(mktemp -u /tmp/minivmm-console.XXXXXX)
+  mkfifo "$fifo"
+  echo "+ vmm $* --cmdline '$L2_CMDLINE minivmm.shell=1' --expect MINIVMM-SHELL-42 <fifo"
+  coproc L2 { exec "$VMM" --memory 512M --initrd "$INITRD" --console stdio --timeout "$L2_TIMEOUT" \
+                --boot-report --expect MINIVMM-SHELL-42 --cmdline "$L2_CMDLINE minivmm.shell=1" "$@" \
+                <"$fifo" 2>&1; }
+  local pid=$L2_PID out=${L2[0]}
+  exec 3>"$fifo"
+  while :; do
+    line=
+    if IFS= read -r -t 1 line <&"$out"; then
+      printf '%s\n' "${line%$'\r'}"
+      partial=
+    elif (($? > 128)); then
+      # No newline yet: the prompt ("/ # ") ends without one.
+      printf '%s' "$line"
+      partial+=$line
+    else
+      break  # vmm exited
+    fi
+    if ((sent == 0)) && [[ $partial == *'/ # '* ]]; then
+      # shellcheck disable=SC2016 # the guest's shell expands it
+      printf '%s\n' 'echo MINIVMM-SHELL-$((6*7))' 'reboot -f' >&3
+      sent=1
+    fi
+  done
+  exec 3>&-
+  wait "$pid" || rc=$?
+  rm -f "$fifo"
+  ((sent)) || echo "l2_console_shell: the shell prompt never appeared"
+  return "$rc"
+}
+
 # qemu_l2 KERNEL CMDLINE EXPECT QEMU-ARGS...: the same boot under QEMU/KVM
 # (-cpu host -m 512M), stopped once the console matches EXPECT; fails if QEMU
 # ends first.

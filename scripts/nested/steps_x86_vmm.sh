@@ -12,3 +12,5 @@ step boot-auto-bzimage  l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot
 step boot-smp2-acpi     l2_boot MINIVMM-CPUS=2 --kernel "$CLOUD_BZIMAGE" --cpus 2
 # ... and through the MP table, on the generic kernel with ACPI off.
 step boot-smp2-mptable  l2_boot_with "$L2_CMDLINE acpi=off" MINIVMM-CPUS=2 --kernel "$GENERIC_BZIMAGE" --cpus 2
+# The interactive console: a line typed at the busybox shell runs.
+step console-shell      l2_console_shell --kernel "$CLOUD_BZIMAGE"

@@ -1,5 +1,7 @@
 #include "vmm/kvm.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -107,6 +109,18 @@ Result<void> Vm::irq_line(uint32_t irq, bool level) {
   l.irq = irq;
   l.level = level ? 1 : 0;
   if (xioctl(fd_.get(), KVM_IRQ_LINE, &l) < 0) return fail_errno(errno, fmt::format("KVM_IRQ_LINE {}", irq));
+  return {};
+}
+
+Result<void> Vm::set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries) {
+  // kvm_irq_routing ends in a flexible array: build it in a buffer of entries.
+  std::vector<kvm_irq_routing_entry> buffer(1 + entries.size());
+  auto* table = reinterpret_cast<kvm_irq_routing*>(buffer.data());
+  static_assert(sizeof(kvm_irq_routing) <= sizeof(kvm_irq_routing_entry));
+  table->nr = static_cast<uint32_t>(entries.size());
+  table->flags = 0;
+  std::copy(entries.begin(), entries.end(), table->entries);
+  if (xioctl(fd_.get(), KVM_SET_GSI_ROUTING, table) < 0) return fail_errno(errno, "KVM_SET_GSI_ROUTING");
   return {};
 }
 

@@ -227,7 +227,7 @@ int run_vm(const RunConfig& config) {
     print_error(serial_added.error().message);
     return kExitInternal;
   }
-  if (!kvm_check(arch::add_platform_devices(platform, arch_state))) return kExitInternal;
+  if (!kvm_check(arch::add_platform_devices(*vm, platform, arch_state))) return kExitInternal;
 
   // vCPUs.
   auto mmap_size = kvm->vcpu_mmap_size();

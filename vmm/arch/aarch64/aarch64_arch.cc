@@ -134,7 +134,7 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig
   return {};
 }
 
-Result<void> add_platform_devices(Platform&, State&) { return {}; }
+Result<void> add_platform_devices(Vm&, Platform&, State&) { return {}; }
 
 SerialWiring serial_wiring() { return {devices::BusKind::kMmio, boot::aarch64::kUartBase}; }
 

@@ -55,8 +55,11 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig
   return x86::setup_vm(vm);
 }
 
-Result<void> add_platform_devices(Platform& platform, State&) {
-  auto i8042 = std::make_shared<devices::I8042>([reset = platform.guest_reset] { reset(); });
+Result<void> add_platform_devices(Vm& vm, Platform& platform, State&) {
+  // KVM_IRQ_LINE on a valid GSI of our own irqchip does not fail; a device has nowhere to report it anyway.
+  auto i8042 = std::make_shared<devices::I8042>([reset = platform.guest_reset] { reset(); },
+                                                [&vm](bool level) { (void)vm.irq_line(x86::kKeyboardIrq, level); },
+                                                [&vm](bool level) { (void)vm.irq_line(x86::kAuxIrq, level); });
   auto rtc = std::make_shared<devices::CmosRtc>();
   platform.post_code = std::make_shared<devices::PostCode>();
   auto acpi_pm = std::make_shared<devices::AcpiPm>(boot::x86::kAcpiS5SlpTyp,

@@ -1,6 +1,7 @@
 #include "arch/x86_64/x86_vm.h"
 
 #include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/irq_routing.h"
 #include "arch/x86_64/vcpu_state.h"
 
 namespace vmm::x86 {
@@ -25,6 +26,9 @@ Result<void> setup_vm(Vm& vm) {
   if (auto r = vm.set_identity_map_addr(kIdentityMapAddr); !r) return r;
   if (auto r = vm.set_tss_addr(kTssAddr); !r) return r;
   if (auto r = vm.create_irqchip(); !r) return r;
+  // Software-only KVMs (kvm_pvm) have no GSI routing ioctl; they keep KVM's
+  // default table, which only the PIT's IRQ0 gets wrong.
+  if (auto r = vm.set_gsi_routing(legacy_gsi_routing()); !r && r.error().err != ENOTTY) return r;
   if (auto r = vm.create_pit2(KVM_PIT_SPEAKER_DUMMY); !r) return r;
   return {};
 }

@@ -24,6 +24,8 @@ inline constexpr uint64_t kTssAddr = 0xfffbd000;          // 3 pages: 0xfffbd000
 
 // The legacy IRQ the UART drives (COM1).
 inline constexpr uint32_t kSerialIrq = 4;
+// The i8042's keyboard and AUX (mouse) interrupts, as on every PC.
+inline constexpr uint32_t kKeyboardIrq = 1, kAuxIrq = 12;
 
 // Checks the capabilities the x86 backend relies on, naming the missing one.
 Result<void> check_capabilities(const Kvm& kvm);

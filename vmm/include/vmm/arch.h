@@ -77,7 +77,7 @@ Result<void> check_capabilities(const Kvm& kvm, State& state);
 Result<void> create_vm_devices(const Kvm& kvm, Vm& vm, State& state, const RunConfig& config);
 
 // Registers the architecture's own devices (x86: i8042, CMOS, post codes).
-Result<void> add_platform_devices(Platform& platform, State& state);
+Result<void> add_platform_devices(Vm& vm, Platform& platform, State& state);
 
 SerialWiring serial_wiring();
 // Returns the function the UART raises/lowers its interrupt line with. It

@@ -76,6 +76,8 @@ class Vm {
   Result<void> irq_line(uint32_t irq, bool level);
   // KVM_CREATE_DEVICE; returns the device fd. `what` names it in errors.
   Result<Fd> create_device(uint32_t type, std::string_view what);
+  // KVM_SET_GSI_ROUTING: replaces the whole GSI routing table.
+  Result<void> set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries);
 #if defined(__x86_64__)
   Result<void> set_tss_addr(uint64_t addr);
   Result<void> set_identity_map_addr(uint64_t addr);
