@@ -44,6 +44,7 @@ std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(const std::vector<kvm_cpuid_entry2>
         e.ebx = (apic_id << 24) | ((cpu_count & 0xff) << 16) | (8u << 8) | (e.ebx & 0xff);
         e.ecx |= kCpuidHypervisorBit;
         if (quirks.hide_cx16) e.ecx &= ~kCpuidCx16Bit;
+        if (quirks.tsc_deadline) e.ecx |= kCpuidTscDeadlineBit;
         if (cpu_count > 1) {
           e.edx |= kCpuidHttBit;
         } else {

@@ -14,6 +14,7 @@ namespace vmm::x86 {
 inline constexpr uint32_t kCpuidHypervisorBit = 1u << 31;  // leaf 1 ECX
 inline constexpr uint32_t kCpuidHttBit = 1u << 28;         // leaf 1 EDX
 inline constexpr uint32_t kCpuidCx16Bit = 1u << 13;        // leaf 1 ECX: CMPXCHG16B
+inline constexpr uint32_t kCpuidTscDeadlineBit = 1u << 24;  // leaf 1 ECX: TSC-deadline LAPIC timer
 
 struct CpuidQuirks {
   // Hide CMPXCHG16B. Needed where KVM runs the guest on shadow page tables
@@ -22,6 +23,13 @@ struct CpuidQuirks {
   // emulator, which cannot emulate CMPXCHG16B, and the guest dies with an
   // emulation failure as soon as SLUB uses it. Linux falls back to locks.
   bool hide_cx16 = false;
+  // Offer the TSC-deadline LAPIC timer. KVM emulates it whenever
+  // KVM_CAP_TSC_DEADLINE_TIMER is present, but KVM_GET_SUPPORTED_CPUID only
+  // reports it since Linux 6.14, so userspace has to add the bit. Without it
+  // Linux calibrates the LAPIC timer against the PIT, which fails under
+  // nested emulation ("APIC timer disabled due to verification failure") and
+  // leaves an idle guest with no timer to wake it (sleeps never return).
+  bool tsc_deadline = false;
 };
 
 // True when the host CPU advertises hardware nested paging (npt or ept in

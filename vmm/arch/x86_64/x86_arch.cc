@@ -49,6 +49,7 @@ Result<void> check_capabilities(const Kvm& kvm, State& state) {
 
 Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig&) {
   state.quirks.hide_cx16 = !x86::host_has_nested_paging();
+  state.quirks.tsc_deadline = vm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   if (state.quirks.hide_cx16) {
     state.notes += "host CPU has no NPT/EPT (shadow paging): CMPXCHG16B hidden from the guest\n";
   }

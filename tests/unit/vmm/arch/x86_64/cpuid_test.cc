@@ -102,5 +102,17 @@ TEST(Cpuid, Cx16IsHiddenOnlyWhenAsked) {
   EXPECT_EQ(v[0].ecx & 1u, 1u) << "other bits kept";
 }
 
+TEST(Cpuid, TscDeadlineIsOfferedOnlyWhenKvmEmulatesIt) {
+  std::vector<kvm_cpuid_entry2> s{entry(0x1, 0, 0, 0, 1, 0)};
+  EXPECT_EQ(cpuid_for_vcpu(s, 0, 1)[0].ecx & kCpuidTscDeadlineBit, 0u);
+  CpuidQuirks q;
+  q.tsc_deadline = true;
+  for (uint32_t cpu = 0; cpu < 4; ++cpu) {
+    auto v = cpuid_for_vcpu(s, cpu, 4, q);
+    EXPECT_NE(v[0].ecx & kCpuidTscDeadlineBit, 0u) << "vCPU " << cpu;
+    EXPECT_EQ(v[0].ecx & 1u, 1u) << "other bits kept";
+  }
+}
+
 }  // namespace
 }  // namespace vmm::x86
