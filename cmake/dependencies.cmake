@@ -1,6 +1,24 @@
 # Third-party libraries, all from Debian packages installed by scripts/setup.sh.
+option(MINIVMM_STATIC "Link executables statically (the cross toolchain files turn this on)" OFF)
+if(MINIVMM_STATIC)
+  # Static executables run in the nested guests whatever their root holds.
+  set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  set(Boost_USE_STATIC_LIBS ON)
+  set(PKG_CONFIG_ARGN --static)
+  string(APPEND CMAKE_EXE_LINKER_FLAGS " -static")
+endif()
 find_package(PkgConfig REQUIRED)
-find_package(fmt REQUIRED)
+if(MINIVMM_STATIC)
+  # Debian's libfmt-dev ships only libfmt.so (bookworm's 9 and trixie's 10
+  # alike), so a static build uses fmt header-only under the usual target name.
+  find_path(FMT_INCLUDE_DIR fmt/format.h REQUIRED)
+  add_library(fmt::fmt INTERFACE IMPORTED)
+  set_target_properties(fmt::fmt PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES ${FMT_INCLUDE_DIR}
+    INTERFACE_COMPILE_DEFINITIONS FMT_HEADER_ONLY=1)
+else()
+  find_package(fmt REQUIRED)
+endif()
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)

@@ -13,6 +13,7 @@ packages=(
   xz-utils zstd lz4 bzip2 gzip lzop
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils
+  g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
 )
 
 missing=()

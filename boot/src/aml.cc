@@ -1,5 +1,7 @@
 #include "boot/acpi/aml.h"
 
+#include <algorithm>
+
 namespace boot::aml {
 namespace {
 
@@ -87,9 +89,11 @@ Bytes integer(uint64_t value) {
 }
 
 Bytes string(std::string_view text) {
-  Bytes out{kStringPrefix};
-  out.insert(out.end(), text.begin(), text.end());
-  out.push_back(0);
+  // Sized up front: GCC 12 at -O2 and above misreads insert() into a
+  // one-byte vector as an out-of-bounds memcpy (-Warray-bounds).
+  Bytes out(text.size() + 2, 0);
+  out[0] = kStringPrefix;
+  std::copy(text.begin(), text.end(), out.begin() + 1);
   return out;
 }
 

@@ -36,7 +36,7 @@ TEST(FdtWriter, GrowsPastInitialBuffer) {
   w.begin_node("");
   std::vector<std::byte> big(100'000, std::byte{0xab});
   ASSERT_TRUE(w.property_bytes("blob", big).has_value());
-  for (int i = 0; i < 200; ++i) w.property_u32("p" + std::to_string(i), static_cast<uint32_t>(i));
+  for (int i = 0; i < 200; ++i) w.property_u32(std::string("p").append(std::to_string(i)), static_cast<uint32_t>(i));
   w.end_node();
   auto dtb = w.finish();
   ASSERT_TRUE(dtb.has_value()) << dtb.error().message;
@@ -68,7 +68,7 @@ TEST(FdtWriter, ManySmallPropertiesHitTheLimitToo) {
   FdtWriter w(8 * 1024);
   w.begin_node("");
   loader::Result<void> r;
-  for (int i = 0; i < 2000 && r; ++i) r = w.property_u32("p" + std::to_string(i), 1);
+  for (int i = 0; i < 2000 && r; ++i) r = w.property_u32(std::string("p").append(std::to_string(i)), 1);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Cross-builds minivmm for one architecture and runs its unit tests under
+# qemu-user (the toolchain file sets qemu-<arch>-static as CMake's
+# CROSSCOMPILING_EMULATOR, so ctest and gtest_discover_tests go through it).
+#
+#   scripts/test_cross.sh <aarch64|riscv64>
+#
+# Steps: sysroot (scripts/build_sysroot.sh, cached), configure + build the
+# cross-<arch> preset, check that every executable is static and of the target
+# architecture, ctest. Each step's time is printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+arch=${1:-}
+case $arch in
+  aarch64) want='AArch64' ;;
+  riscv64) want='RISC-V' ;;
+  *) echo "usage: $0 <aarch64|riscv64>" >&2; exit 2 ;;
+esac
+jobs=${MINIVMM_JOBS:-2}
+triplet=$arch-linux-gnu
+for tool in "$triplet-g++" "$triplet-readelf" "qemu-$arch-static" cmake ninja; do
+  command -v "$tool" >/dev/null || { echo "test_cross: '$tool' not found (run scripts/setup.sh)" >&2; exit 1; }
+done
+
+times=()
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  printf '\n=== %s: %s ===\n' "$arch" "$name"
+  "$@"
+  times+=("$(printf '%-10s %4ds' "$name" $((SECONDS - start)))")
+}
+
+check_binaries() {
+  local dir=build/cross-$arch f n=0
+  while IFS= read -r f; do
+    "$triplet-readelf" -h "$f" | grep -q "Machine:.*$want" ||
+      { echo "test_cross: $f is not a $want executable" >&2; return 1; }
+    if "$triplet-readelf" -lW "$f" | grep -q 'INTERP\|DYNAMIC'; then
+      echo "test_cross: $f is dynamically linked" >&2; return 1
+    fi
+    echo "  $f: $want, static"
+    n=$((n + 1))
+  done < <(find "$dir" -path "$dir/CMakeFiles" -prune -o -type f -perm -u+x -name '*_tests' -print; \
+           [ ! -f "$dir/vmm/vmm" ] || echo "$dir/vmm/vmm")
+  [ "$n" -gt 0 ] || { echo "test_cross: no test executables under $dir" >&2; return 1; }
+}
+
+step sysroot bash scripts/build_sysroot.sh "$arch"
+step configure cmake --preset "cross-$arch"
+step build cmake --build --preset "cross-$arch" -j "$jobs"
+step static check_binaries
+step ctest ctest --preset "cross-$arch" -j "$jobs"
+
+printf '\n=== %s: times ===\n' "$arch"
+printf '  %s\n' "${times[@]}"
