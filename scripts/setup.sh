@@ -14,6 +14,7 @@ packages=(
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
+  file python3 binutils
 )
 
 missing=()

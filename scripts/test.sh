@@ -29,5 +29,8 @@ ctest --preset asan -j2
 step "fuzzers (${FUZZ_SECONDS}s each)"
 bash scripts/run_fuzzers.sh "$FUZZ_SECONDS"
 
+step "nested proof: x86_64 (minivmm inside an L1 guest under QEMU TCG)"
+bash scripts/nested/test_x86.sh
+
 echo
 echo "all test layers passed"

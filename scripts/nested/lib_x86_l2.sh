@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# Nested harness (x86_64): functions for L2 boots inside L1, shared by the
+# steps_x86_*.sh files (test_x86.sh puts this file first). Needs (exported
+# by test_x86.sh): VMM, BUILD_DIR, CLOUD_BZIMAGE, CLOUD_VMLINUX,
+# GENERIC_BZIMAGE, INITRD. Functions used by steps read only exported
+# variables: each step runs in its own bash.
+
+export L2_CMDLINE="console=ttyS0 reboot=t panic=-1"
+export L2_TIMEOUT=${L2_TIMEOUT:-240}
+export L2_TIMES=/tmp/minivmm-l2-times
+export QEMU_TUNED_MACHINE=microvm,x-option-roms=off,pit=off,pic=off,isa-serial=on,rtc=on
+mkdir -p "$L2_TIMES"
+
+# elapsed_since START: seconds since START (date +%s.%N), two decimals.
+elapsed_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}'; }
+
+# l2_boot_with CMDLINE EXPECT VMM-ARGS...: one minivmm boot with the project's
+# busybox initramfs until the console matches EXPECT (vmm --expect exits 0 on
+# the match); l2_boot uses the default command line.
+l2_boot_with() {
+  local cmdline=$1 expect=$2
+  shift 2
+  echo "+ vmm $* --cmdline '$cmdline' --expect $expect"
+  "$VMM" --memory 512M --initrd "$INITRD" --console stdio --timeout "$L2_TIMEOUT" \
+    --boot-report --expect "$expect" --cmdline "$cmdline" "$@"
+}
+l2_boot() { l2_boot_with "$L2_CMDLINE" "$@"; }
+
+# qemu_l2 KERNEL CMDLINE EXPECT QEMU-ARGS...: the same boot under QEMU/KVM
+# (-cpu host -m 512M), stopped once the console matches EXPECT; fails if QEMU
+# ends first.
+qemu_l2() {
+  local kernel=$1 cmdline=$2 expect=$3 line start found=1
+  shift 3
+  start=$(date +%s.%N)
+  coproc L2 { exec timeout "$L2_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu host -m 512M -nographic \
+                -no-reboot -kernel "$kernel" -initrd "$INITRD" -append "$cmdline" "$@" </dev/null 2>&1; }
+  local pid=$L2_PID
+  while IFS= read -r line <&"${L2[0]}"; do
+    printf '%s\n' "${line%$'\r'}"
+    if [[ $line == *"$expect"* ]]; then found=0; break; fi
+  done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  ((found == 0)) && echo "qemu_l2: $expect after $(elapsed_since "$start")s"
+  return $found
+}
+
+# timed KIND CMD...: runs CMD and, when it succeeds, records its wall time
+# under KIND for compare_summary.
+timed() {
+  local kind=$1 start rc=0
+  shift
+  start=$(date +%s.%N)
+  "$@" || rc=$?
+  ((rc == 0)) && echo "$(elapsed_since "$start")" >>"$L2_TIMES/$kind"
+  return "$rc"
+}
+
+# compare_summary BASE OTHER...: median time to the marker of each kind, and
+# each OTHER as a ratio of BASE. Fails when a kind has no successful run.
+compare_summary() {
+  local base=$1 kind median base_median
+  median() { sort -n "$L2_TIMES/$1" | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  for kind in "$@"; do
+    [ -s "$L2_TIMES/$kind" ] || { echo "compare: no successful run of $kind"; return 1; }
+  done
+  base_median=$(median "$base")
+  for kind in "$@"; do
+    median=$(median "$kind")
+    echo "NESTED-TIME $kind median=${median}s runs=$(wc -l <"$L2_TIMES/$kind") all=$(tr '\n' ' ' <"$L2_TIMES/$kind")" \
+         "ratio-to-$base=$(awk -v a="$median" -v b="$base_median" 'BEGIN {printf "%.2f", a / b}')"
+  done
+}
+
+# The KVM integration tests (tests/unit/vmm: suites Kvm*, booting the tiny
+# guests of tests/guests). They skip where /dev/kvm is missing; here it is
+# present, so a skip is a failure.
+export KVM_TESTS_REGEX=${KVM_TESTS_REGEX:-^Kvm}
+kvm_integration_tests() {
+  local out rc=0
+  out=$(ctest --test-dir "$BUILD_DIR" -R "$KVM_TESTS_REGEX" --output-on-failure --no-tests=error 2>&1) || rc=$?
+  printf '%s\n' "$out"
+  ((rc == 0)) || return "$rc"
+  if grep -q '(Skipped)' <<<"$out"; then
+    echo "kvm_integration_tests: tests skipped although /dev/kvm works in L1"
+    return 1
+  fi
+}

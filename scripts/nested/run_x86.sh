@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The x86_64 nested harness (DESIGN.md §7): boots L1 = QEMU TCG with emulated
+# AMD SVM + nested paging and Debian bookworm's amd64 kernel, which loads
+# kvm_amd and offers /dev/kvm. L1 mounts this host's root read-only over
+# virtio-9p (a tmpfs overlay on top), chroots into it, and runs a steps file
+# there, so the project's dynamically linked binaries run unchanged.
+#
+#   run_x86.sh [options] STEPS_FILE...     batch: verdicts from console markers
+#   run_x86.sh [options] --interactive -- CMD [ARG...]
+#                                          CMD inside L1 on this terminal (the
+#                                          terminal is L1's serial port)
+# Options:
+#   --timeout SECS       whole run (default 600; none when --interactive)
+#   --step-timeout SECS  each step (default 300)
+#   --env NAME=VALUE     exported to the steps (repeatable)
+#   --verbose            stream the whole console, not only the markers
+#
+# A steps file is bash, sourced in L1 from the project directory, made of
+#   step NAME CMD [ARG...]
+# lines; each prints NESTED-STEP NAME PASS|FAIL rc=N on the console. The run
+# passes when every step passed and L1 finished (NESTED-DONE); otherwise the
+# last 40 console lines are printed and the exit status is 1. The console log
+# is kept in ~/.cache/minivmm/nested/x86/console.log.
+set -euo pipefail
+
+die() { echo "run_x86: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86
+
+overall_timeout=600 step_timeout=300 verbose=0 interactive=0 interactive_timeout_set=0
+envs=() steps_files=()
+while (($#)); do
+  case $1 in
+    --timeout) overall_timeout=$2; interactive_timeout_set=1; shift ;;
+    --step-timeout) step_timeout=$2; shift ;;
+    --env) [[ $2 == *=* ]] || die "--env expects NAME=VALUE, got '$2'"; envs+=("$2"); shift ;;
+    --verbose) verbose=1 ;;
+    --interactive) interactive=1 ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) die "unknown option '$1'" ;;
+    *) break ;;
+  esac
+  shift
+done
+if ((interactive)); then
+  (($#)) || die "--interactive needs a command after --"
+else
+  (($#)) || die "expected at least one STEPS_FILE (see --help)"
+  for f in "$@"; do
+    [ -f "$f" ] || die "steps file '$f' not found"
+    steps_files+=("$(realpath "$f")")
+  done
+fi
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/setup.sh)"
+[ -f "$kernel_cache/amd64/.done" ] || bash "$project/scripts/fetch_kernels.sh" >&2
+kernel=$kernel_cache/amd64/vmlinuz
+[ -f "$kernel" ] || die "$kernel missing (scripts/fetch_kernels.sh)"
+
+mkdir -p "$nested_cache"
+# L1's initramfs: busybox, the KVM and virtio-9p modules (with their
+# dependencies), and l1_init.sh as /init. Reproducible, so rebuilding is cheap
+# and leaves the file untouched when nothing changed.
+modules_dir=$nested_cache/modules
+bash "$here/collect_modules.sh" "$kernel_cache/amd64/modules" "$modules_dir" \
+  irqbypass kvm ccp kvm-amd \
+  virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+  9pnet 9pnet_virtio netfs fscache 9p overlay
+l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init.sh" \
+  --add "$modules_dir:/lib/modules" --output "$nested_cache/l1-initramfs.cpio.gz" amd64 | tail -n1)
+
+# What L1 runs lives in a per-run directory of the cache, which L1 sees at the
+# same path through the 9p share of /.
+run_dir=$(mktemp -d "$nested_cache/run.XXXXXX")
+trap 'rm -rf "$run_dir"' EXIT
+{
+  echo "STEP_TIMEOUT=$step_timeout"
+  for e in ${envs[@]+"${envs[@]}"}; do printf 'export %q=%q\n' "${e%%=*}" "${e#*=}"; done
+  if ((interactive)); then
+    printf 'interactive'; printf ' %q' "$@"; echo
+  else
+    cat "${steps_files[@]}"
+  fi
+} >"$run_dir/steps.sh"
+
+cmdline="console=ttyS0 quiet panic=-1 minivmm.project=$project"
+cmdline+=" minivmm.runner=$here/l1_runner.sh minivmm.steps=$run_dir/steps.sh minivmm.interactive=$interactive"
+# shellcheck disable=SC2054 # commas belong to QEMU option values
+qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -smp 1 -m 2G -no-reboot
+      -kernel "$kernel" -initrd "$l1_initrd" -append "$cmdline"
+      -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+
+if ((interactive)); then
+  # The terminal goes straight to L1's serial port (no QEMU mux, signals off),
+  # so Ctrl-A and Ctrl-C reach the command inside (minivmm's own Ctrl-A x).
+  echo "run_x86: starting the nested L1 guest (QEMU TCG, ~5-15 s to boot)" >&2
+  ((interactive_timeout_set)) || overall_timeout=0
+  rc=0
+  timeout --foreground "$overall_timeout" "${qemu[@]}" -display none -monitor none \
+    -chardev stdio,id=console,signal=off -serial chardev:console || rc=$?
+  exit "$rc"
+fi
+
+log=$nested_cache/console.log
+[ -f "$log" ] && mv -f "$log" "$log.1"
+: >"$log"
+echo "run_x86: L1 = ${qemu[*]:0:10} ... (console: $log)"
+start=$EPOCHREALTIME
+elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
+l1_up=
+set +e
+timeout -k 10 "$overall_timeout" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line" >>"$log"
+    if ((verbose)); then
+      printf '  | %s\n' "$line"
+    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
+      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
+    fi
+    if [[ $line == *NESTED-L1-UP* && -z $l1_up ]]; then
+      l1_up=$(elapsed)
+      echo "$l1_up" >"$run_dir/l1_up"
+    fi
+  done
+rc=${PIPESTATUS[0]}
+set -e
+total=$(elapsed)
+
+if [ -f "$run_dir/l1_up" ]; then
+  echo "run_x86: L1 up (modules loaded, host root mounted) after $(cat "$run_dir/l1_up")s; whole run ${total}s"
+else
+  echo "run_x86: L1 never came up; whole run ${total}s"
+fi
+
+markers=$(grep -ao 'NESTED-[A-Z0-9-]*.*' "$log" || true)
+failures=()
+((rc == 0)) || failures+=("QEMU exited with status $rc$( ((rc == 124)) && echo " (overall timeout ${overall_timeout}s)")")
+grep -q '^NESTED-L1-ERROR' <<<"$markers" && failures+=("$(grep -m1 '^NESTED-L1-ERROR' <<<"$markers")")
+n_pass=$(grep -c '^NESTED-STEP [^ ]* PASS' <<<"$markers" || true)
+n_fail=$(grep -c '^NESTED-STEP [^ ]* FAIL' <<<"$markers" || true)
+n_begin=$(grep -c '^NESTED-STEP-BEGIN ' <<<"$markers" || true)
+((n_fail == 0)) || failures+=("$n_fail step(s) failed: $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}' | tr '\n' ' ')")
+((n_begin == n_pass + n_fail)) || failures+=("a step began but never reported (L1 died or timed out)")
+((n_begin > 0)) || failures+=("no step ran")
+grep -q '^NESTED-DONE' <<<"$markers" || failures+=("L1 did not finish its steps (no NESTED-DONE)")
+
+if ((${#failures[@]})); then
+  echo "run_x86: FAILED:" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  # Each failed step's own last lines say more than the end of the console.
+  for name in $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}'); do
+    echo "run_x86: last 40 console lines of step $name:" >&2
+    tr -d '\r' <"$log" | awk -v n="$name" '$0 ~ "NESTED-STEP-BEGIN " n "$" {on = 1; next}
+      on && $0 ~ "NESTED-STEP " n " " {exit} on' | tail -n 40 | sed 's/^/  | /' >&2
+  done
+  echo "run_x86: last 40 console lines ($log):" >&2
+  tail -n 40 "$log" | sed 's/^/  | /' >&2
+  exit 1
+fi
+echo "run_x86: all $n_pass steps passed"

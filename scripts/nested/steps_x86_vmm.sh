@@ -1,0 +1,14 @@
+# shellcheck shell=bash
+# Nested harness steps (x86_64): minivmm inside L1 (functions: lib_x86_l2.sh).
+# Each boot must reach the initramfs's marker line on the serial console; the
+# SMP boots must report 2 CPUs online.
+step kvm-integration-tests kvm_integration_tests
+step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
+step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
+step boot-linux-vmlinux l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_VMLINUX" --boot linux
+step boot-pvh-vmlinux   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_VMLINUX" --boot pvh
+step boot-auto-bzimage  l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot auto
+# SMP through ACPI's MADT (the cloud kernel parses no MP table) ...
+step boot-smp2-acpi     l2_boot MINIVMM-CPUS=2 --kernel "$CLOUD_BZIMAGE" --cpus 2
+# ... and through the MP table, on the generic kernel with ACPI off.
+step boot-smp2-mptable  l2_boot_with "$L2_CMDLINE acpi=off" MINIVMM-CPUS=2 --kernel "$GENERIC_BZIMAGE" --cpus 2

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# CI entry of the x86_64 nested proof: prepares what L1 needs (kernels,
+# busybox initramfs, the cloud kernel's vmlinux) and runs, inside L1, the KVM
+# checks (steps_x86_kvm.sh) and minivmm's KVM integration tests and real
+# Debian kernel boots (steps_x86_vmm.sh).
+#
+#   test_x86.sh [--kvm-only | --qemu-reference | --compare] [run_x86.sh options]
+#
+# MINIVMM_BUILD_DIR selects the build tree (default build/default); its vmm
+# binary and KVM tests must already be built.
+set -euo pipefail
+die() { echo "test_x86: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+build_dir=$(realpath -m "${MINIVMM_BUILD_DIR:-$project/build/default}")
+
+# What to run after the KVM checks: minivmm's tests and boots (default), the
+# QEMU reference boots, or the minivmm/QEMU timing comparison.
+steps=("$here/steps_x86_kvm.sh")
+mode=vmm
+case ${1:-} in
+  --kvm-only) mode=kvm; shift ;;
+  --qemu-reference) mode=qemu; shift ;;
+  --compare) mode=compare; shift ;;
+esac
+case $mode in
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_vmm.sh") ;;
+  qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
+  compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
+esac
+vmm=$build_dir/vmm/vmm
+if [ "$mode" = vmm ] || [ "$mode" = compare ]; then
+  [ -x "$vmm" ] || die "$vmm not built (cmake --preset default && cmake --build --preset default)"
+fi
+
+bash "$project/scripts/fetch_kernels.sh" >/dev/null
+initrd=$(bash "$project/scripts/build_initramfs.sh" amd64 | tail -n1)
+vmlinux=$kernel_cache/cloud-amd64/vmlinux
+if [ ! -f "$vmlinux" ] || [ "$vmlinux" -ot "$kernel_cache/cloud-amd64/vmlinuz" ]; then
+  bash "$project/scripts/extract_vmlinux.sh" "$kernel_cache/cloud-amd64/vmlinuz" "$vmlinux" >/dev/null
+fi
+
+envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
+      --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
+      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
+[ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
+# Knobs of the steps files, passed through when set here.
+for knob in COMPARE_RUNS L2_TIMEOUT KVM_TESTS_REGEX; do
+  [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
+done
+# Eight L2 boots under nested virtualization on a shared 2-core host: allow
+# far more than the ~2 minutes an idle machine needs (later --timeout wins).
+rc=0
+bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}" || rc=$?
+
+# The boot report of every minivmm boot, per step, from the console log.
+log=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/console.log
+if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
+  echo "test_x86: boot reports (from $log):"
+  tr -d '\r' <"$log" | awk '
+    /^NESTED-STEP-BEGIN / {step = $2; next}
+    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
+    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); next}
+    {inreport = 0}'
+fi
+exit "$rc"
