@@ -15,6 +15,7 @@ packages=(
   dpkg-dev apt-utils
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
   file python3 binutils
+  qemu-system-misc
 )
 
 missing=()
