@@ -18,15 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "arch/x86_64/x86_boot_path.h"
-#include "arch/x86_64/x86_vm.h"
-#include "boot/layout_x86.h"
-#include "boot/memory_map_x86.h"
 #include "devices/bus.h"
-#include "devices/cmos_rtc.h"
-#include "devices/i8042.h"
-#include "devices/post_code.h"
 #include "devices/serial_16550a.h"
+#include "vmm/arch.h"
 #include "vmm/boot_report.h"
 #include "vmm/console_watch.h"
 #include "vmm/exit_codes.h"
@@ -150,7 +144,7 @@ int run_vm(const RunConfig& config) {
   }
 
   // Memory and kernel first: a bad kernel is reported the same on hosts with and without KVM.
-  auto map = boot::x86_memory_map(config.memory);
+  auto map = arch::memory_map(config);
   if (!map) {
     print_error(fmt::format("--memory: {}", map.error().message));
     return kExitUsage;
@@ -160,12 +154,12 @@ int run_vm(const RunConfig& config) {
     print_error(fmt::format("guest memory: {}", mem.error().message));
     return kExitLoad;
   }
-  auto prepared = x86::prepare_boot(*mem, *map, config);
-  if (!prepared) {
-    print_error(prepared.error().message);
+  auto state = arch::prepare_boot(*mem, *map, config, report.boot_path);
+  if (!state) {
+    print_error(state.error().message);
     return kExitLoad;
   }
-  report.boot_path = prepared->description;
+  arch::State& arch_state = **state;
 
   auto kvm = Kvm::open(config.kvm_device);
   if (!kvm) {
@@ -176,10 +170,10 @@ int run_vm(const RunConfig& config) {
     if (!r) print_error(r.error().message);
     return static_cast<bool>(r);
   };
-  if (!kvm_check(x86::check_capabilities(*kvm))) return kExitKvm;
+  if (!kvm_check(arch::check_capabilities(*kvm, arch_state))) return kExitKvm;
   auto vm = kvm->create_vm();
   if (!kvm_check(vm)) return kExitKvm;
-  if (!kvm_check(x86::setup_vm(*vm))) return kExitKvm;
+  if (!kvm_check(arch::create_vm_devices(*kvm, *vm, arch_state, config))) return kExitKvm;
   uint32_t slot = 0;
   for (const auto& region : mem->regions()) {
     if (!kvm_check(vm->set_user_memory_region(slot++, region.base().value(), region.size(), region.host()))) {
@@ -209,41 +203,34 @@ int run_vm(const RunConfig& config) {
     sink = console_fd.get();
   }
 
-  // Devices.
+  // Devices: the console UART here, the rest from the architecture.
   devices::Bus pio(devices::BusKind::kPio);
   devices::Bus mmio(devices::BusKind::kMmio);
-  Vm& vm_ref = *vm;
   std::function<void()> flush;
   auto serial = std::make_shared<devices::Serial16550a>(
-      // KVM_IRQ_LINE on a valid GSI of our own irqchip does not fail; a device has nowhere to report it anyway.
-      [&vm_ref](bool level) { (void)vm_ref.irq_line(x86::kSerialIrq, level); },
-      [&output, &flush](std::byte b) { output.push(b, flush); });
+      arch::serial_irq(*vm, arch_state), [&output, &flush](std::byte b) { output.push(b, flush); });
   std::function<void(int, std::string)> finish;
-  // How a guest-initiated end (reset, triple fault, halt) maps to an exit code.
+  // How a guest-initiated end (reset, triple fault, halt, PSCI) maps to an exit code.
   auto guest_done_code = [&] {
     if (watch.panic()) return static_cast<int>(kExitGuestPanic);
     if (watch.has_expect() && !watch.expect_matched()) return static_cast<int>(kExitExpectUnmet);
     return static_cast<int>(kExitOk);
   };
-  auto i8042 = std::make_shared<devices::I8042>(
-      [&] { asio::post(io, [&] { finish(guest_done_code(), "guest reset through the i8042"); }); });
-  auto rtc = std::make_shared<devices::CmosRtc>();
-  auto post = std::make_shared<devices::PostCode>();
-  for (auto r : {pio.add(boot::x86::kCom1Port, devices::Serial16550a::kRegisterCount, serial, "com1"),
-                 pio.add(0x60, 1, i8042, "i8042 data", devices::I8042::kDataOffset),
-                 pio.add(0x64, 1, i8042, "i8042 command", devices::I8042::kCommandOffset),
-                 pio.add(0x70, 2, rtc, "cmos rtc"), pio.add(0x80, 1, post, "post code")}) {
-    if (!r) {
-      print_error(r.error().message);
-      return kExitInternal;
-    }
+  arch::Platform platform{pio, mmio,
+                          [&] { asio::post(io, [&] { finish(guest_done_code(), "guest reset through the i8042"); }); },
+                          nullptr};
+  const arch::SerialWiring wiring = arch::serial_wiring();
+  auto serial_added = (wiring.bus == devices::BusKind::kPio ? pio : mmio)
+                          .add(wiring.base, devices::Serial16550a::kRegisterCount, serial, "serial0");
+  if (!serial_added) {
+    print_error(serial_added.error().message);
+    return kExitInternal;
   }
+  if (!kvm_check(arch::add_platform_devices(platform, arch_state))) return kExitInternal;
 
   // vCPUs.
   auto mmap_size = kvm->vcpu_mmap_size();
   if (!kvm_check(mmap_size)) return kExitKvm;
-  auto supported = kvm->supported_cpuid();
-  if (!kvm_check(supported)) return kExitKvm;
   std::vector<Vcpu> vcpus;
   vcpus.reserve(config.cpus);
   for (uint32_t i = 0; i < config.cpus; ++i) {
@@ -251,14 +238,11 @@ int run_vm(const RunConfig& config) {
     if (!kvm_check(vcpu)) return kExitKvm;
     vcpus.push_back(std::move(*vcpu));
   }
-  x86::CpuidQuirks quirks;
-  quirks.hide_cx16 = !x86::host_has_nested_paging();
-  if (quirks.hide_cx16) report.notes += "host CPU has no NPT/EPT (shadow paging): CMPXCHG16B hidden from the guest\n";
   for (auto& vcpu : vcpus) {
-    std::optional<boot::X86EntryState> entry;
-    if (vcpu.id() == 0) entry = prepared->entry;
-    if (!kvm_check(x86::setup_vcpu(vcpu, *supported, config.cpus, entry, quirks))) return kExitKvm;
+    if (!kvm_check(arch::setup_vcpu(*kvm, *vm, vcpu, arch_state, config))) return kExitKvm;
   }
+  if (!kvm_check(arch::vcpus_created(*vm, vcpus, *mem, arch_state, config))) return kExitKvm;
+  report.notes += arch::notes(arch_state);
 
   RawTerminal terminal(config.console == ConsoleSink::kStdio ? STDIN_FILENO : -1);
   ExitCounters exits;
@@ -392,12 +376,8 @@ int run_vm(const RunConfig& config) {
   if (exit_code == kExitTimeout) {
     // Where the guest was stuck: the first thing to look at after a timeout.
     for (auto& vcpu : vcpus) {
-      auto regs = vcpu.get_regs();
-      auto sregs = vcpu.get_sregs();
-      if (regs && sregs) {
-        fmt::print(stderr, "vmm: vCPU {} at rip {:#x} rsp {:#x} (cr0 {:#x} cr3 {:#x} efer {:#x})\n", vcpu.id(),
-                   regs->rip, regs->rsp, sregs->cr0, sregs->cr3, sregs->efer);
-      }
+      std::string where = arch::describe_vcpu(vcpu);
+      if (!where.empty()) fmt::print(stderr, "vmm: vCPU {}{}\n", vcpu.id(), where);
     }
   }
 
@@ -412,9 +392,11 @@ int run_vm(const RunConfig& config) {
     report.take_exits(exits);
     report.pio = pio.stats();
     report.mmio = mmio.stats();
-    report.post_code_writes = post->total_writes();
-    auto entries = post->entries();
-    if (!entries.empty()) report.last_post_code = entries.back().code;
+    if (platform.post_code) {
+      report.post_code_writes = platform.post_code->total_writes();
+      auto entries = platform.post_code->entries();
+      if (!entries.empty()) report.last_post_code = entries.back().code;
+    }
     report.peak_rss_bytes = peak_rss_bytes();
     report.current_rss_bytes = current_rss_bytes();
     report.guest_resident_bytes = resident_bytes(*mem);

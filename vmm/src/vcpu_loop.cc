@@ -5,6 +5,8 @@
 #include <cstring>
 #include <span>
 
+#include "vmm/arch.h"
+
 namespace vmm {
 
 static_assert(kKickSignal == SIGUSR1);
@@ -20,6 +22,16 @@ std::string exit_reason_name(uint32_t reason) {
     case KVM_EXIT_NMI: return "KVM_EXIT_NMI";
     case KVM_EXIT_TPR_ACCESS: return "KVM_EXIT_TPR_ACCESS";
     default: return fmt::format("exit reason {}", reason);
+  }
+}
+
+// KVM_EXIT_SYSTEM_EVENT: PSCI SYSTEM_OFF/SYSTEM_RESET on aarch64, SBI SRST on riscv64.
+std::string system_event_name(uint32_t type) {
+  switch (type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN: return "guest powered off (system event SHUTDOWN)";
+    case KVM_SYSTEM_EVENT_RESET: return "guest reset (system event RESET)";
+    case KVM_SYSTEM_EVENT_CRASH: return "guest crashed (system event CRASH)";
+    default: return fmt::format("system event {}", type);
   }
 }
 
@@ -42,14 +54,6 @@ std::string internal_error_data(const kvm_run& run) {
   return s.empty() ? s : ", data:" + s;
 }
 
-// Where the vCPU was, for error reports.
-std::string where(const Vcpu& vcpu) {
-  auto regs = vcpu.get_regs();
-  auto sregs = vcpu.get_sregs();
-  if (!regs || !sregs) return "";
-  return fmt::format(" at rip {:#x} (cs {:#x}, cr0 {:#x}, cr3 {:#x}, cr4 {:#x}, efer {:#x})", regs->rip,
-                     sregs->cs.selector, sregs->cr0, sregs->cr3, sregs->cr4, sregs->efer);
-}
 }  // namespace
 
 void install_kick_handler() {
@@ -113,7 +117,8 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
         return {VcpuStop::kShutdown, fmt::format("vCPU {}: shutdown (triple fault: guest reboot)", vcpu.id())};
       case KVM_EXIT_SYSTEM_EVENT:
         ctx.exits.system_event.fetch_add(1, std::memory_order_relaxed);
-        return {VcpuStop::kShutdown, fmt::format("vCPU {}: system event {}", vcpu.id(), run->system_event.type)};
+        return {VcpuStop::kShutdown,
+                fmt::format("vCPU {}: {}", vcpu.id(), system_event_name(run->system_event.type))};
       case KVM_EXIT_IRQ_WINDOW_OPEN:
         ctx.exits.irq_window.fetch_add(1, std::memory_order_relaxed);
         break;
@@ -124,16 +129,16 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
         ctx.exits.internal_error.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {} ({}){}{}", vcpu.id(),
                                               run->internal.suberror, internal_error_name(run->internal.suberror),
-                                              where(vcpu), internal_error_data(*run))};
+                                              arch::describe_vcpu(vcpu), internal_error_data(*run))};
       case KVM_EXIT_FAIL_ENTRY:
         ctx.exits.fail_entry.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: VM entry failed, hardware reason {:#x}{}", vcpu.id(),
                                               static_cast<uint64_t>(run->fail_entry.hardware_entry_failure_reason),
-                                              where(vcpu))};
+                                              arch::describe_vcpu(vcpu))};
       default:
         ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: unexpected {}{}", vcpu.id(),
-                                              exit_reason_name(run->exit_reason), where(vcpu))};
+                                              exit_reason_name(run->exit_reason), arch::describe_vcpu(vcpu))};
     }
   }
 }

@@ -1,7 +1,8 @@
 // RAII wrappers for the three KVM file descriptors (/dev/kvm, a VM, a vCPU)
 // with typed ioctl helpers. Every helper returns a Result whose error names
 // the ioctl and carries errno's text. This header and vmm/arch/ are the only
-// places that include <linux/kvm.h>.
+// places that include <linux/kvm.h>. Helpers for ioctls only one
+// architecture has are declared under its #if and defined in vmm/arch/<arch>/.
 #pragma once
 
 #include <linux/kvm.h>
@@ -50,8 +51,11 @@ class Kvm {
   // Fails naming the capability when it is missing.
   Result<void> require(long cap, std::string_view name) const;
   Result<int> vcpu_mmap_size() const;
+#if defined(__x86_64__)
   Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
-  Result<Vm> create_vm() const;
+#endif
+  // KVM_CREATE_VM with a machine type (aarch64: the IPA size; 0 elsewhere).
+  Result<Vm> create_vm(unsigned long type = 0) const;
   int fd() const { return fd_.get(); }
 
  private:
@@ -63,12 +67,20 @@ class Kvm {
 class Vm {
  public:
   Result<void> set_user_memory_region(uint32_t slot, uint64_t guest_phys, uint64_t size, void* host);
+  // KVM_CHECK_EXTENSION on the VM (some answers depend on the VM): > 0 when present.
+  int check_extension(long cap) const;
+  Result<void> create_irqchip();
+  // KVM_IRQ_LINE: drives an interrupt line of the in-kernel irqchip (x86: a
+  // GSI; aarch64: the encoded type/vcpu/number, see vmm/arch/aarch64). Safe
+  // from any thread.
+  Result<void> irq_line(uint32_t irq, bool level);
+  // KVM_CREATE_DEVICE; returns the device fd. `what` names it in errors.
+  Result<Fd> create_device(uint32_t type, std::string_view what);
+#if defined(__x86_64__)
   Result<void> set_tss_addr(uint64_t addr);
   Result<void> set_identity_map_addr(uint64_t addr);
-  Result<void> create_irqchip();
   Result<void> create_pit2(uint32_t flags);
-  // KVM_IRQ_LINE: drives a GSI of the in-kernel PIC/IOAPIC. Safe from any thread.
-  Result<void> irq_line(uint32_t irq, bool level);
+#endif
   Result<Vcpu> create_vcpu(uint32_t id, int mmap_size);
   int fd() const { return fd_.get(); }
 
@@ -93,6 +105,11 @@ class Vcpu {
   // can tell a kick from a real error.
   int run();
 
+  // KVM_GET_ONE_REG / KVM_SET_ONE_REG for 64-bit registers (aarch64, riscv64).
+  Result<uint64_t> get_one_reg(uint64_t id) const;
+  Result<void> set_one_reg(uint64_t id, uint64_t value);
+
+#if defined(__x86_64__)
   Result<kvm_regs> get_regs() const;
   Result<void> set_regs(const kvm_regs& regs);
   Result<kvm_sregs> get_sregs() const;
@@ -103,6 +120,7 @@ class Vcpu {
   Result<void> set_msrs(const std::vector<kvm_msr_entry>& msrs);
   Result<kvm_lapic_state> get_lapic() const;
   Result<void> set_lapic(const kvm_lapic_state& lapic);
+#endif
   int fd() const { return fd_.get(); }
 
  private:
@@ -113,5 +131,12 @@ class Vcpu {
   kvm_run* run_;
   size_t run_size_;
 };
+
+// KVM_SET_DEVICE_ATTR / KVM_HAS_DEVICE_ATTR on a device fd; `what` names
+// the attribute in errors. `value` points at the attribute's data (or is
+// null for attributes without data).
+Result<void> set_device_attr(const Fd& device, uint32_t group, uint64_t attr, const void* value,
+                             std::string_view what);
+bool has_device_attr(const Fd& device, uint32_t group, uint64_t attr);
 
 }  // namespace vmm
