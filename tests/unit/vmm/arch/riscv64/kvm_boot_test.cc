@@ -1,6 +1,7 @@
 // riscv64 KVM integration tests: the vmm binary boots the tiny riscv64 Image
-// of tests/guests, which prints over the MMIO 16550A and the legacy SBI
-// console, checks the VMM's answer to an SBI call it does not implement,
+// of tests/guests, which prints over the MMIO 16550A (and through the legacy
+// SBI console, which reaches the VMM only where the host's KVM implements SBI
+// v0.1: Debian's 6.12 does not, so no test depends on it), checks the VMM's answer to an SBI call it does not implement,
 // starts hart 1 with SBI HSM when there is one, and ends the VM with SBI SRST.
 // Skipped without /dev/kvm (the nested harness runs them).
 #include <gtest/gtest.h>
@@ -25,11 +26,10 @@ class KvmBootRiscv64 : public ::testing::Test {
   std::string guest(const char* name) { return binary_dir() + "/tests/guests/" + name; }
 };
 
-TEST_F(KvmBootRiscv64, OneHartPrintsThroughTheUartAndTheSbiConsoleAndShutsDown) {
+TEST_F(KvmBootRiscv64, OneHartPrintsThroughTheUartAndShutsDown) {
   auto r = run_vmm({"--kernel", guest("riscv64_guest_off.bin"), "--timeout", "60"});
   EXPECT_EQ(r.exit_code, vmm::kExitOk) << r.err;
   EXPECT_NE(r.out.find("GUEST-OK riscv64\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("GUEST-SBI-CONSOLE\n"), std::string::npos) << "legacy SBI putchar must reach the console\n" << r.out;
   EXPECT_NE(r.out.find("GUEST-CPUS=1\n"), std::string::npos) << "HSM start of a missing hart must fail\n" << r.out;
   EXPECT_EQ(r.out.find("GUEST-NO-DTB"), std::string::npos) << "a1 must point at the device tree\n" << r.out;
   EXPECT_EQ(r.out.find("GUEST-BAD-HART"), std::string::npos) << "a0 must be hart 0\n" << r.out;
@@ -68,7 +68,7 @@ TEST_F(KvmBootRiscv64, GzipCompressedImageBoots) {
 
 TEST_F(KvmBootRiscv64, PvhIsRefusedAsAnX86Protocol) {
   auto r = run_vmm({"--kernel", guest("riscv64_guest_off.bin"), "--boot", "pvh", "--timeout", "20"});
-  EXPECT_EQ(r.exit_code, vmm::kExitLoad) << r.err;
+  EXPECT_EQ(r.exit_code, vmm::kExitUsage) << r.err;
   EXPECT_NE(r.err.find("PVH is an x86_64 boot protocol"), std::string::npos) << r.err;
 }
 
