@@ -32,5 +32,8 @@ bash scripts/run_fuzzers.sh "$FUZZ_SECONDS"
 step "nested proof: x86_64 (minivmm inside an L1 guest under QEMU TCG)"
 bash scripts/nested/test_x86.sh
 
+step "nested proof: riscv64 (static cross-built minivmm inside a riscv64 L1 under QEMU TCG)"
+bash scripts/nested/test_riscv64.sh
+
 echo
 echo "all test layers passed"
