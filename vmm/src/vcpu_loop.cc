@@ -133,7 +133,7 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
       case KVM_EXIT_RISCV_SBI:
         // An SBI call KVM does not implement itself (counted as "other").
         ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
-        riscv64::handle_sbi_call(*run, ctx.mmio, boot::riscv64::kUartBase);
+        riscv64::handle_sbi_call(*run, ctx.mmio, boot::riscv64::kUartBase, ctx.memory);
         break;
 #endif
       case KVM_EXIT_INTERNAL_ERROR:

@@ -19,6 +19,7 @@ inline constexpr uint64_t kRegConfig = 0x01ull << kRegTypeShift;
 inline constexpr uint64_t kRegCore = 0x02ull << kRegTypeShift;
 inline constexpr uint64_t kRegTimer = 0x04ull << kRegTypeShift;
 inline constexpr uint64_t kRegIsaExt = 0x07ull << kRegTypeShift;  // subtype 0: one register per extension
+inline constexpr uint64_t kRegSbiExt = 0x08ull << kRegTypeShift;  // subtype 0: one register per extension
 
 constexpr uint64_t reg_id(uint64_t type, uint64_t index) { return kRegRiscv | kRegSizeU64 | type | index; }
 
@@ -33,6 +34,10 @@ inline constexpr uint64_t kModeSupervisor = 1;  // KVM_RISCV_MODE_S
 // struct kvm_riscv_timer, in u64s.
 inline constexpr uint64_t kTimerFrequency = reg_id(kRegTimer, 0);
 constexpr uint64_t isa_ext_id(uint32_t ext) { return reg_id(kRegIsaExt, ext); }
+// KVM_RISCV_SBI_EXT_ID: V01 0, TIME 1, IPI 2, RFENCE 3, SRST 4, HSM 5, PMU 6,
+// EXPERIMENTAL 7, VENDOR 8, DBCN 9 (6.8+, off until user space enables it).
+inline constexpr uint32_t kKvmSbiExtDbcn = 9;
+constexpr uint64_t sbi_ext_id(uint32_t ext) { return reg_id(kRegSbiExt, ext); }
 
 // satp MODE values the satp_mode config register reports.
 inline constexpr uint64_t kSatpModeSv39 = 8, kSatpModeSv48 = 9, kSatpModeSv57 = 10;

@@ -215,6 +215,10 @@ Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConf
   int fd = ::dup(vcpu.fd());
   if (fd < 0) return fail_errno(errno, fmt::format("vCPU {}: dup", vcpu.id()));
   state.harts->fds[vcpu.id()].store(fd);
+  // KVM forwards the SBI debug console (earlycon=sbi, the kernel's SBI
+  // console) to us only once it is enabled; without it early output is lost.
+  if (!vcpu.set_one_reg(riscv64::sbi_ext_id(riscv64::kKvmSbiExtDbcn), 1) && vcpu.id() == 0)
+    state.notes += "KVM has no SBI debug console (DBCN, host kernel 6.8+): earlycon=sbi prints nothing\n";
   if (vcpu.id() == 0) return probe_hart(vcpu, state);
   // Secondary harts wait stopped until the guest starts them with SBI HSM
   // hart_start, which KVM handles (it sets their pc, a0 and a1).

@@ -54,13 +54,14 @@ TEST(RiscvIsa, SatpModeMapsToMmuTypeWithSv39Fallback) {
 TEST(RiscvIsa, OneRegIdsFollowTheKvmEncoding) {
   // KVM_REG_RISCV | KVM_REG_SIZE_U64 | type << 24 | index.
   EXPECT_EQ(kCorePc, 0x8030000002000000ull);
-  EXPECT_EQ(core_a(0), 0x800300000200000aull);
-  EXPECT_EQ(core_a(1), 0x800300000200000bull);
+  EXPECT_EQ(core_a(0), 0x803000000200000aull);
+  EXPECT_EQ(core_a(1), 0x803000000200000bull);
   EXPECT_EQ(kCoreMode, 0x8030000002000020ull);
   EXPECT_EQ(kConfigIsa, 0x8030000001000000ull);
   EXPECT_EQ(kConfigSatpMode, 0x8030000001000006ull);
   EXPECT_EQ(kTimerFrequency, 0x8030000004000000ull);
   EXPECT_EQ(isa_ext_id(8), 0x8030000007000008ull);
+  EXPECT_EQ(sbi_ext_id(kKvmSbiExtDbcn), 0x8030000008000009ull);
 }
 
 }  // namespace
