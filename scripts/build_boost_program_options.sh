@@ -8,7 +8,8 @@
 #
 #   build_boost_program_options.sh [SYSROOT]   (default ~/.cache/minivmm/sysroot/riscv64)
 #
-# Idempotent: a stamp next to the library records that it was rebuilt.
+# Idempotent: a stamp next to the library holds the rebuilt library's sha256,
+# so a library the sysroot script unpacked again (trixie's) is rebuilt again.
 set -euo pipefail
 die() { echo "build_boost_program_options: error: $*" >&2; exit 1; }
 sysroot=${1:-${MINIVMM_SYSROOT:-$HOME/.cache/minivmm/sysroot/riscv64}}
@@ -16,7 +17,9 @@ cache=$HOME/.cache/minivmm/src
 lib=$sysroot/usr/lib/riscv64-linux-gnu/libboost_program_options.a
 stamp=$lib.minivmm-g++12
 [ -f "$lib" ] || die "$lib missing (run scripts/build_sysroot.sh riscv64 first)"
-[ -f "$stamp" ] && { echo "build_boost_program_options: $lib already rebuilt"; exit 0; }
+if [ -f "$stamp" ] && [ "$(sha256sum <"$lib")" = "$(cat "$stamp")" ]; then
+  echo "build_boost_program_options: $lib already rebuilt"; exit 0
+fi
 command -v riscv64-linux-gnu-g++ >/dev/null || die "riscv64-linux-gnu-g++ not found (scripts/setup.sh)"
 
 version=$(sed -n 's/^#define BOOST_LIB_VERSION "\(.*\)"/\1/p' "$sysroot/usr/include/boost/version.hpp" | tr _ .)
@@ -46,5 +49,5 @@ done
 cp "$lib" "$lib.trixie"
 rm -f "$lib"
 riscv64-linux-gnu-ar rcs "$lib" "${objs[@]}"
-touch "$stamp"
+sha256sum <"$lib" >"$stamp"
 echo "build_boost_program_options: rebuilt $lib (${#objs[@]} objects, Boost $version)"
