@@ -243,7 +243,19 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
   return {};
 }
 
-std::string notes(const State& state) { return state.notes; }
+std::string notes(const State& state) {
+  // The report prefixes only the first line with "  note: "; give each line its own.
+  std::string out;
+  size_t begin = 0;
+  while (begin < state.notes.size()) {
+    size_t end = state.notes.find('\n', begin);
+    if (end == std::string::npos) end = state.notes.size();
+    if (!out.empty()) out += "  note: ";
+    out += state.notes.substr(begin, end - begin) + "\n";
+    begin = end + 1;
+  }
+  return out;
+}
 
 std::string describe_vcpu(const Vcpu& vcpu) {
   auto pc = vcpu.get_one_reg(riscv64::kCorePc);
