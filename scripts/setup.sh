@@ -16,6 +16,7 @@ packages=(
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
   file python3 binutils
   qemu-system-arm
+  qemu-system-misc
 )
 
 missing=()

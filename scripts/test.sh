@@ -35,5 +35,8 @@ bash scripts/nested/test_x86.sh
 step "nested proof: aarch64 (minivmm inside an arm64 L1 guest under QEMU TCG)"
 bash scripts/nested/test_aarch64.sh
 
+step "nested proof: riscv64 (static cross-built minivmm inside a riscv64 L1 under QEMU TCG)"
+bash scripts/nested/test_riscv64.sh
+
 echo
 echo "all test layers passed"

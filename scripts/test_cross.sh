@@ -48,6 +48,8 @@ check_binaries() {
 }
 
 step sysroot bash scripts/build_sysroot.sh "$arch"
+# trixie's Boost.Program_options (g++ 14) does not link with gcc 12; rebuild it.
+[ "$arch" != riscv64 ] || step boost bash scripts/build_boost_program_options.sh
 step configure cmake --preset "cross-$arch"
 step build cmake --build --preset "cross-$arch" -j "$jobs"
 step static check_binaries

@@ -226,7 +226,10 @@ loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& 
   w.property_string("model", "minivmm riscv64");
   w.property_u32("#address-cells", 2);
   w.property_u32("#size-cells", 2);
-  w.property_u32("interrupt-parent", kRiscvIrqchipPhandle);
+  // No root interrupt-parent: the per-hart cpu-intc nodes would inherit it
+  // and become children of the PLIC/APLIC, whose own parents are those
+  // cpu-intcs; Linux's of_irq_init then finds no root controller and panics
+  // ("No interrupt controller found"). Each device names its parent instead.
 
   w.begin_node(fmt::format("memory@{:x}", config.ram.base.value()));
   w.property_string("device_type", "memory");

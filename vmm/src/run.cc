@@ -338,6 +338,7 @@ int run_vm(const RunConfig& config) {
   // Go.
   install_kick_handler();
   VcpuContext ctx{pio, mmio, exits, stop, first_run_ns};
+  ctx.memory = &*mem;
   for (auto& vcpu : vcpus) {
     threads.emplace_back([&, vcpu_ptr = &vcpu] {
       sigset_t block;

@@ -6,6 +6,10 @@
 #include <span>
 
 #include "vmm/arch.h"
+#if defined(__riscv)
+#include "arch/riscv64/sbi.h"
+#include "boot/memory_map_riscv64.h"
+#endif
 
 namespace vmm {
 
@@ -125,6 +129,13 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
       case KVM_EXIT_INTR:
         ctx.exits.intr.fetch_add(1, std::memory_order_relaxed);
         break;
+#if defined(__riscv)
+      case KVM_EXIT_RISCV_SBI:
+        // An SBI call KVM does not implement itself (counted as "other").
+        ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
+        riscv64::handle_sbi_call(*run, ctx.mmio, boot::riscv64::kUartBase, ctx.memory);
+        break;
+#endif
       case KVM_EXIT_INTERNAL_ERROR:
         ctx.exits.internal_error.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {} ({}){}{}", vcpu.id(),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "devices/bus.h"
+#include "loader/guest_memory.h"
 #include "vmm/boot_report.h"
 #include "vmm/kvm.h"
 
@@ -31,6 +32,8 @@ struct VcpuContext {
   std::atomic<bool>& stop;
   // Set by the first vCPU to enter KVM_RUN (for the boot report).
   std::atomic<int64_t>& first_run_ns;
+  // Guest RAM, for exits that hand over guest addresses (riscv64 SBI DBCN).
+  const loader::GuestMemory* memory = nullptr;
 };
 
 // Installs the empty SIGUSR1 handler (without SA_RESTART, so KVM_RUN returns

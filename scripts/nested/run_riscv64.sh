@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The riscv64 nested harness (DESIGN.md §7): boots L1 = QEMU TCG's virt
+# machine with the hypervisor extension (-cpu rv64,h=true), QEMU's bundled
+# OpenSBI and Debian trixie's riscv64 kernel, which loads kvm.ko and offers
+# /dev/kvm. The host's binaries are x86, so L1 does not share the host root:
+# everything it runs comes in its initramfs, from PAYLOAD_DIR (mounted at
+# /minivmm), whose steps.sh holds `step NAME CMD [ARG...]` lines (see
+# l1_init_riscv64.sh).
+#
+#   run_riscv64.sh [--timeout SECS] [--step-timeout SECS] [--verbose] PAYLOAD_DIR
+#
+# Each step prints NESTED-STEP NAME PASS|FAIL on the console; the run passes
+# when every step passed and L1 finished (NESTED-DONE). Otherwise the last 40
+# console lines (of each failed step, and of the whole console) are printed
+# and the exit status is 1. The console log is kept in
+# ~/.cache/minivmm/nested/riscv64/console.log.
+set -euo pipefail
+
+die() { echo "run_riscv64: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/riscv64
+
+overall_timeout=900 step_timeout=300 verbose=0
+while (($#)); do
+  case $1 in
+    --timeout) overall_timeout=$2; shift ;;
+    --step-timeout) step_timeout=$2; shift ;;
+    --verbose) verbose=1 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) die "unknown option '$1'" ;;
+    *) break ;;
+  esac
+  shift
+done
+[ $# -eq 1 ] || die "expected one PAYLOAD_DIR (see --help)"
+payload=$(realpath "$1")
+[ -f "$payload/steps.sh" ] || die "$payload/steps.sh missing"
+
+command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 not found (run scripts/setup.sh: qemu-system-misc)"
+[ -f "$kernel_cache/riscv64/.done" ] || bash "$project/scripts/fetch_kernels.sh" >&2
+kernel=$kernel_cache/riscv64/vmlinuz
+[ -f "$kernel" ] || die "$kernel missing (scripts/fetch_kernels.sh)"
+
+mkdir -p "$nested_cache"
+modules_dir=$nested_cache/modules
+# collect_modules.sh reads .modinfo with objcopy; the host's (x86-only) BFD
+# cannot read riscv64 objects, so the cross binutils' objcopy stands in.
+command -v riscv64-linux-gnu-objcopy >/dev/null || die "riscv64-linux-gnu-objcopy not found (run scripts/setup.sh)"
+mkdir -p "$nested_cache/bin"
+ln -sf "$(command -v riscv64-linux-gnu-objcopy)" "$nested_cache/bin/objcopy"
+PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm
+# The step timeout travels in the payload's steps file.
+staged=$nested_cache/payload
+rm -rf "$staged"
+cp -a "$payload" "$staged"
+{ echo "STEP_TIMEOUT=$step_timeout"; cat "$payload/steps.sh"; } >"$staged/steps.sh"
+l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_riscv64.sh" \
+  --add "$modules_dir:/lib/modules" --add "$staged:/minivmm" \
+  --output "$nested_cache/l1-initramfs.cpio.gz" riscv64 | tail -n1)
+
+qemu=(qemu-system-riscv64 -M virt -cpu rv64,h=true -smp 1 -m 2048 -bios default -no-reboot
+      -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyS0 quiet panic=-1")
+
+log=$nested_cache/console.log
+[ -f "$log" ] && mv -f "$log" "$log.1"
+: >"$log"
+echo "run_riscv64: L1 = ${qemu[*]:0:12} ... (console: $log)"
+start=$EPOCHREALTIME
+elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
+set +e
+timeout -k 10 "$overall_timeout" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line" >>"$log"
+    if ((verbose)); then
+      printf '  | %s\n' "$line"
+    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
+      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
+    fi
+  done
+rc=${PIPESTATUS[0]}
+set -e
+echo "run_riscv64: whole run $(elapsed)s"
+
+markers=$(grep -ao 'NESTED-[A-Z0-9-]*.*' "$log" || true)
+failures=()
+((rc == 0)) || failures+=("QEMU exited with status $rc$( ((rc == 124)) && echo " (overall timeout ${overall_timeout}s)")")
+grep -q '^NESTED-L1-ERROR' <<<"$markers" && failures+=("$(grep -m1 '^NESTED-L1-ERROR' <<<"$markers")")
+n_pass=$(grep -c '^NESTED-STEP [^ ]* PASS' <<<"$markers" || true)
+n_fail=$(grep -c '^NESTED-STEP [^ ]* FAIL' <<<"$markers" || true)
+n_begin=$(grep -c '^NESTED-STEP-BEGIN ' <<<"$markers" || true)
+((n_fail == 0)) || failures+=("$n_fail step(s) failed: $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}' | tr '\n' ' ')")
+((n_begin == n_pass + n_fail)) || failures+=("a step began but never reported (L1 died or timed out)")
+((n_begin > 0)) || failures+=("no step ran")
+grep -q '^NESTED-DONE' <<<"$markers" || failures+=("L1 did not finish its steps (no NESTED-DONE)")
+
+if ((${#failures[@]})); then
+  echo "run_riscv64: FAILED:" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  for name in $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}'); do
+    echo "run_riscv64: last 40 console lines of step $name:" >&2
+    tr -d '\r' <"$log" | awk -v n="$name" '$0 ~ "NESTED-STEP-BEGIN " n "$" {on = 1; next}
+      on && $0 ~ "NESTED-STEP " n " " {exit} on' | tail -n 40 | sed 's/^/  | /' >&2
+  done
+  echo "run_riscv64: last 40 console lines ($log):" >&2
+  tail -n 40 "$log" | sed 's/^/  | /' >&2
+  exit 1
+fi
+echo "run_riscv64: all $n_pass steps passed"

@@ -1,0 +1,17 @@
+# shellcheck shell=sh
+# Nested harness steps (riscv64), sourced by l1_init_riscv64.sh (busybox ash)
+# from /minivmm inside L1: the tiny test guest on KVM, minivmm's riscv64 KVM
+# integration tests, then Debian's riscv64 kernel (L2) with the busybox
+# initramfs to its marker line, with 1 and 2 harts and from a gzip-compressed
+# Image. Each boot prints its --boot-report.
+export MINIVMM_BINARY_DIR=/minivmm/build
+VMM=/minivmm/build/vmm/vmm
+L2_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
+step tiny-guest $VMM --kernel build/tests/guests/riscv64_guest_off.bin --expect GUEST-CPUS=1 --timeout 60
+step kvm-integration-tests ./build/tests/vmm_tests --gtest_filter='KvmBootRiscv64.*' --gtest_brief=1
+step boot-image-1cpu $VMM --kernel l2/Image --initrd l2/initramfs.cpio.gz --cmdline "$L2_CMDLINE" \
+  --expect MINIVMM-INIT-OK --timeout 300 --boot-report
+step boot-image-2cpus $VMM --kernel l2/Image --initrd l2/initramfs.cpio.gz --cmdline "$L2_CMDLINE" --cpus 2 \
+  --expect MINIVMM-CPUS=2 --timeout 300 --boot-report
+step boot-image-gzip $VMM --kernel l2/Image.gz --initrd l2/initramfs.cpio.gz --cmdline "$L2_CMDLINE" \
+  --expect MINIVMM-INIT-OK --timeout 300 --boot-report

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CI entry of the riscv64 nested proof: cross-builds the static riscv64 vmm,
+# its KVM integration tests and the tiny test guests (preset cross-riscv64),
+# gathers them with Debian trixie's riscv64 kernel (as L2, raw and
+# gzip-compressed) and the riscv64 busybox initramfs into L1's payload, and
+# runs steps_riscv64.sh inside L1 (run_riscv64.sh). Prints every boot report.
+#
+#   test_riscv64.sh [run_riscv64.sh options]
+#
+# MINIVMM_CROSS_BUILD_DIR selects the cross build tree (default build/cross-riscv64).
+set -euo pipefail
+die() { echo "test_riscv64: error: $*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/riscv64
+build_dir=$(realpath -m "${MINIVMM_CROSS_BUILD_DIR:-$project/build/cross-riscv64}")
+jobs=${MINIVMM_JOBS:-2}
+
+bash "$project/scripts/fetch_kernels.sh" >/dev/null
+bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
+bash "$project/scripts/build_boost_program_options.sh" >/dev/null
+(cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" >/dev/null &&
+  cmake --build "$build_dir" -j "$jobs" --target vmm vmm_tests test_guests) >/dev/null ||
+  die "cross-riscv64 build failed (run: cmake --preset cross-riscv64 && cmake --build build/cross-riscv64)"
+file -L "$build_dir/vmm/vmm" | grep -q 'statically linked' || die "$build_dir/vmm/vmm is not a static binary"
+initrd=$(bash "$project/scripts/build_initramfs.sh" riscv64 | tail -n1)
+image=$kernel_cache/riscv64/vmlinuz
+
+payload=$nested_cache/payload-src
+rm -rf "$payload"
+mkdir -p "$payload/build/vmm" "$payload/build/tests/guests" "$payload/l2"
+cp "$build_dir/vmm/vmm" "$payload/build/vmm/"
+cp "$build_dir/tests/vmm_tests" "$payload/build/tests/"
+cp "$build_dir"/tests/guests/riscv64_guest_*.bin* "$payload/build/tests/guests/"
+cp "$image" "$payload/l2/Image"
+gz=$nested_cache/Image.gz
+if [ ! -f "$gz" ] || [ "$gz" -ot "$image" ]; then gzip -9 -n -c "$image" >"$gz.tmp" && mv "$gz.tmp" "$gz"; fi
+cp "$gz" "$payload/l2/Image.gz"
+cp "$initrd" "$payload/l2/initramfs.cpio.gz"
+cp "$here/steps_riscv64.sh" "$payload/steps.sh"
+
+rc=0
+bash "$here/run_riscv64.sh" --timeout 900 --step-timeout 360 "$@" "$payload" || rc=$?
+
+log=$nested_cache/console.log
+if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
+  echo "test_riscv64: boot reports (from $log):"
+  tr -d '\r' <"$log" | awk '
+    /NESTED-STEP-BEGIN / {step = $2; next}
+    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
+    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); next}
+    {inreport = 0}'
+fi
+exit "$rc"

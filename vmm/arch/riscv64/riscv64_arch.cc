@@ -1,0 +1,267 @@
+// The riscv64 implementation of the vmm/arch.h hooks: an Image (raw, PE-stub
+// or compressed) entered in S-mode with a0 = hart id and a1 = the device
+// tree; SBI in KVM (timer, IPI, RFENCE, HSM starts the secondary harts, SRST
+// ends the VM as a system event); the 16550A on MMIO whose interrupt goes
+// through a userspace PLIC to each hart's S-mode external interrupt
+// (KVM_INTERRUPT). Addresses come from boot/memory_map_riscv64.h.
+//
+// Why a userspace PLIC and not the in-kernel AIA (APLIC + IMSIC): KVM's AIA
+// device needs host kernel 6.5+ AND a host whose harts implement Ssaia with
+// guest interrupt files (IMSIC); QEMU 7.2's TCG "virt" machine can emulate
+// that (aia=aplic-imsic) but the machines this project is proven on (L1
+// `-M virt -cpu rv64,h=true`, and most riscv64 boards shipping today) have
+// no IMSIC, so KVM_CREATE_DEVICE(KVM_DEV_TYPE_RISCV_AIA) fails there. A PLIC
+// in user space works on every KVM host; the cost is an exit per claim and
+// completion, a few per console interrupt, which a serial console never
+// notices. This is also what kvmtool does.
+#include <linux/kvm.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "arch/riscv64/isa.h"
+#include "arch/riscv64/kvm_regs.h"
+#include "boot/memory_map_riscv64.h"
+#include "boot/setup_riscv64.h"
+#include "devices/plic.h"
+#include "loader/cmdline.h"
+#include "loader/initrd.h"
+#include "loader/kernel_loader.h"
+#include "vmm/arch.h"
+#include "vmm/xioctl.h"
+
+namespace vmm::arch {
+
+namespace {
+
+// Each hart's vCPU fd (a dup, so the PLIC may still signal while the VM is
+// torn down), indexed by hart = PLIC context. Filled before any vCPU runs.
+struct HartLines {
+  explicit HartLines(uint32_t n) : fds(n) {
+    for (auto& fd : fds) fd.store(-1);
+  }
+  ~HartLines() {
+    for (auto& fd : fds)
+      if (fd.load() >= 0) ::close(fd.load());
+  }
+  std::vector<std::atomic<int>> fds;
+};
+
+}  // namespace
+
+struct State {
+  boot::Riscv64BootConfig boot;
+  boot::Riscv64EntryState entry;
+  std::shared_ptr<HartLines> harts;
+  std::shared_ptr<devices::Plic> plic;
+  std::string notes;
+};
+
+void StateDeleter::operator()(State* state) const { delete state; }
+
+std::string_view name() { return "riscv64"; }
+
+namespace {
+
+using loader::ErrorCode;
+
+constexpr uint64_t kMinMemory = 64ull << 20;
+// Sv39 reaches 256 GiB of physical addresses above the RAM base without trouble; more is not a micro-VM.
+constexpr uint64_t kMaxMemory = 256ull << 30;
+
+// KVM_INTERRUPT's riscv argument: assert / deassert the S-mode external interrupt.
+constexpr uint32_t kInterruptSet = static_cast<uint32_t>(-1);
+constexpr uint32_t kInterruptUnset = static_cast<uint32_t>(-2);
+
+}  // namespace
+
+loader::Result<boot::MemoryMap> memory_map(const RunConfig& config) {
+  const uint64_t size = config.memory;
+  if (size < kMinMemory)
+    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: riscv64 guests need at least 64 MiB", size);
+  if (size % (2ull << 20) != 0)
+    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: not a multiple of 2 MiB", size);
+  if (size > kMaxMemory)
+    return loader::fail(ErrorCode::kOutOfBounds, "{:#x} bytes: more than the 256 GiB this VMM maps for riscv64", size);
+  boot::MemoryMap map;
+  map.arch = loader::Arch::kRiscv64;
+  map.ram.push_back({"ram", boot::riscv64::kRamBase, size, boot::RangeKind::kRam});
+  map.devices.push_back({"plic", boot::riscv64::kPlicBase, boot::riscv64::kPlicSize, boot::RangeKind::kMmio});
+  map.devices.push_back({"uart0", boot::riscv64::kUartBase, boot::riscv64::kUartSize, boot::RangeKind::kMmio});
+  return map;
+}
+
+loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const RunConfig& config,
+                                      std::string& description) {
+  if (config.boot == BootPath::kPvh)
+    return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; riscv64 boots an Image");
+  if (config.cpus > boot::riscv64::kMaxHarts)
+    return loader::fail(ErrorCode::kInvalidArgument, "--cpus {}: the riscv64 memory map has room for {} harts",
+                        config.cpus, boot::riscv64::kMaxHarts);
+  auto file = loader::FileImageSource::open(config.kernel);
+  if (!file) return std::unexpected(file.error());
+  auto info = loader::inspect_kernel(*file);
+  if (!info) return std::unexpected(info.error());
+  if (info->arch != loader::Arch::kRiscv64)
+    return loader::fail(ErrorCode::kWrongArch, "{}: a {} kernel, this VMM runs riscv64 guests", config.kernel,
+                        loader::to_string(info->arch));
+  loader::LoadOptions options;
+  options.arch = loader::Arch::kRiscv64;
+  auto kernel = loader::load_kernel(*file, mem, options);
+  if (!kernel) return std::unexpected(kernel.error());
+
+  StatePtr state(new State);
+  state->boot.kernel = *kernel;
+  state->boot.cpus = config.cpus;
+  loader::Cmdline cmdline(boot::riscv64::kCmdlineCapacity);
+  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
+  state->boot.cmdline = cmdline.str();
+  if (config.initrd) {
+    auto initrd_file = loader::FileImageSource::open(*config.initrd);
+    if (!initrd_file) return std::unexpected(initrd_file.error());
+    auto layout = boot::plan_riscv64_layout(mem, *kernel);
+    if (!layout) return std::unexpected(layout.error());
+    auto placed = loader::load_initrd(*initrd_file, mem, boot::initrd_options(*layout));
+    if (!placed) return std::unexpected(placed.error());
+    state->boot.initrd = *placed;
+  }
+  // Written with default ISA/timebase now (so a bad command line or CPU
+  // count is reported before KVM is touched) and rewritten in vcpus_created
+  // with what KVM offers.
+  auto setup = boot::setup_riscv64_boot(mem, state->boot);
+  if (!setup) return std::unexpected(setup.error());
+  state->entry = setup->entry;
+  description = fmt::format("riscv64 Image{} + device tree",
+                            info->compression != loader::Compression::kNone
+                                ? fmt::format(" ({}-compressed)", loader::to_string(info->compression))
+                                : "");
+  return state;
+}
+
+Result<void> check_capabilities(const Kvm& kvm, State&) {
+  struct Cap {
+    long cap;
+    const char* name;
+  };
+  for (auto [cap, name] : {Cap{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"}, Cap{KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG"},
+                           Cap{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+                           Cap{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"}}) {
+    if (auto r = kvm.require(cap, name); !r) return r;
+  }
+  return {};
+}
+
+Result<void> create_vm_devices(const Kvm&, Vm&, State& state, const RunConfig& config) {
+  state.harts = std::make_shared<HartLines>(config.cpus);
+  auto plic = devices::Plic::create(
+      boot::riscv64::kPlicNumSources, config.cpus, [harts = state.harts](uint32_t context, bool level) {
+        int fd = harts->fds[context].load();
+        if (fd < 0) return;
+        // KVM_INTERRUPT is an async vCPU ioctl on riscv: any thread may
+        // raise a hart's external interrupt; KVM kicks the vCPU.
+        kvm_interrupt irq{level ? kInterruptSet : kInterruptUnset};
+        (void)xioctl(fd, KVM_INTERRUPT, &irq);
+      });
+  if (!plic) return fail("PLIC: {}", plic.error().message);
+  state.plic = std::move(*plic);
+  state.notes += fmt::format("interrupt controller: userspace PLIC ({} sources, {} contexts); in-kernel AIA not used\n",
+                             boot::riscv64::kPlicNumSources, config.cpus);
+  return {};
+}
+
+Result<void> add_platform_devices(Vm&, Platform& platform, State& state) {
+  auto r = platform.mmio.add(boot::riscv64::kPlicBase, boot::riscv64::kPlicSize, state.plic, "plic");
+  if (!r) return fail("{}", r.error().message);
+  return {};
+}
+
+SerialWiring serial_wiring() { return {devices::BusKind::kMmio, boot::riscv64::kUartBase}; }
+
+std::function<void(bool)> serial_irq(Vm&, State& state) {
+  return [plic = state.plic](bool level) { plic->set_level(boot::riscv64::kUartIrq, level); };
+}
+
+namespace {
+
+// What KVM lets this guest's harts use, for the device tree.
+Result<void> probe_hart(Vcpu& vcpu, State& state) {
+  auto letters = vcpu.get_one_reg(riscv64::kConfigIsa);
+  if (!letters) return std::unexpected(letters.error());
+  std::vector<uint32_t> multi;
+  for (uint32_t ext = riscv64::kIsaExtFirstMultiLetter; ext < riscv64::isa_ext_count(); ++ext) {
+    auto on = vcpu.get_one_reg(riscv64::isa_ext_id(ext));
+    if (on && *on == 1) multi.push_back(ext);  // ENOENT/EINVAL: this host (or KVM) lacks it
+  }
+  riscv64::HartIsa isa = riscv64::describe_isa(*letters, multi);
+  state.boot.isa = isa.isa;
+  state.boot.isa_extensions = isa.extensions;
+  if (auto satp = vcpu.get_one_reg(riscv64::kConfigSatpMode)) {
+    state.boot.mmu = riscv64::mmu_type(*satp);
+  } else {
+    state.boot.mmu = boot::RiscvMmuType::kSv39;
+    state.notes += "KVM has no satp_mode register (host kernel before 6.4): telling the guest sv39\n";
+  }
+  auto freq = vcpu.get_one_reg(riscv64::kTimerFrequency);
+  if (!freq) return std::unexpected(freq.error());
+  if (*freq == 0 || *freq > UINT32_MAX) return fail("KVM reports a timer frequency of {} Hz", *freq);
+  state.boot.timebase_frequency = static_cast<uint32_t>(*freq);
+  state.notes += fmt::format("harts: {}, timebase {} Hz\n", isa.isa, *freq);
+  return {};
+}
+
+}  // namespace
+
+Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConfig&) {
+  int fd = ::dup(vcpu.fd());
+  if (fd < 0) return fail_errno(errno, fmt::format("vCPU {}: dup", vcpu.id()));
+  state.harts->fds[vcpu.id()].store(fd);
+  // KVM forwards the SBI debug console (earlycon=sbi, the kernel's SBI
+  // console) to us only once it is enabled; without it early output is lost.
+  if (!vcpu.set_one_reg(riscv64::sbi_ext_id(riscv64::kKvmSbiExtDbcn), 1) && vcpu.id() == 0)
+    state.notes += "KVM has no SBI debug console (DBCN, host kernel 6.8+): earlycon=sbi prints nothing\n";
+  if (vcpu.id() == 0) return probe_hart(vcpu, state);
+  // Secondary harts wait stopped until the guest starts them with SBI HSM
+  // hart_start, which KVM handles (it sets their pc, a0 and a1).
+  kvm_mp_state stopped{KVM_MP_STATE_STOPPED};
+  if (xioctl(vcpu.fd(), KVM_SET_MP_STATE, &stopped) < 0)
+    return fail_errno(errno, fmt::format("vCPU {}: KVM_SET_MP_STATE STOPPED", vcpu.id()));
+  return {};
+}
+
+Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state, const RunConfig&) {
+  // The device tree must describe the harts KVM really gives the guest.
+  auto setup = boot::setup_riscv64_boot(mem, state.boot);
+  if (!setup) return fail("riscv64 device tree with the host's ISA: {}", setup.error().message);
+  state.entry = setup->entry;
+  if (vcpus.empty()) return {};
+  Vcpu& boot_hart = vcpus.front();
+  for (auto [id, value] : {std::pair{riscv64::kCoreMode, riscv64::kModeSupervisor},
+                           std::pair{riscv64::core_a(0), state.entry.a0}, std::pair{riscv64::core_a(1), state.entry.a1},
+                           std::pair{riscv64::kCorePc, state.entry.pc}}) {
+    if (auto r = boot_hart.set_one_reg(id, value); !r) return r;
+  }
+  return {};
+}
+
+std::string notes(const State& state) {
+  // The report prefixes only the first line with "  note: "; give each line its own.
+  std::string out;
+  size_t begin = 0;
+  while (begin < state.notes.size()) {
+    size_t end = state.notes.find('\n', begin);
+    if (end == std::string::npos) end = state.notes.size();
+    if (!out.empty()) out += "  note: ";
+    out += state.notes.substr(begin, end - begin) + "\n";
+    begin = end + 1;
+  }
+  return out;
+}
+
+std::string describe_vcpu(const Vcpu& vcpu) {
+  auto pc = vcpu.get_one_reg(riscv64::kCorePc);
+  auto ra = vcpu.get_one_reg(riscv64::reg_id(riscv64::kRegCore, 1));
+  if (!pc) return "";
+  return fmt::format(" at pc {:#x}{}", *pc, ra ? fmt::format(" (ra {:#x})", *ra) : "");
+}
+
+}  // namespace vmm::arch
