@@ -20,9 +20,12 @@ jobs=${MINIVMM_JOBS:-2}
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
 bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
 bash "$project/scripts/build_boost_program_options.sh" >/dev/null
-(cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" >/dev/null &&
-  cmake --build "$build_dir" -j "$jobs" --target vmm vmm_tests test_guests) >/dev/null ||
-  die "cross-riscv64 build failed (run: cmake --preset cross-riscv64 && cmake --build build/cross-riscv64)"
+mkdir -p "$build_dir"
+if ! (cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" &&
+  cmake --build "$build_dir" -j "$jobs" --target vmm vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
+  tail -n 40 "$build_dir/nested-build.log" >&2
+  die "cross-riscv64 build failed (log: $build_dir/nested-build.log)"
+fi
 file -L "$build_dir/vmm/vmm" | grep -q 'statically linked' || die "$build_dir/vmm/vmm is not a static binary"
 initrd=$(bash "$project/scripts/build_initramfs.sh" riscv64 | tail -n1)
 image=$kernel_cache/riscv64/vmlinuz
