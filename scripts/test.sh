@@ -8,7 +8,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export MINIVMM_REQUIRE_KERNELS=1
 export MINIVMM_KERNEL_CACHE=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Every layer runs under set -e: reaching the next step means the last passed.
+layers=0
+step() { layers=$((layers + 1)); printf '\n=== %s ===\n' "$*"; }
 
 step "setup"
 bash scripts/setup.sh
@@ -40,3 +42,4 @@ bash scripts/nested/test_riscv64.sh
 
 echo
 echo "all test layers passed"
+echo "test layers: ${layers} passed, 0 failed"
