@@ -42,4 +42,4 @@ bash scripts/nested/test_riscv64.sh
 
 echo
 echo "all test layers passed"
-echo "test layers: ${layers} passed, 0 failed"
+echo "layers: ${layers} passed, 0 failed"
