@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "arch/x86_64/x86_boot_path.h"
+#include "boot/fdt_guest.h"
 #include "boot/memory_map_aarch64.h"
 #include "boot/memory_map_riscv64.h"
 #include "boot/memory_map_x86.h"
@@ -67,52 +68,35 @@ loader::Result<BootPlan> plan_x86(const RunConfig& config) {
 struct FdtArch {
   loader::Arch arch;
   uint64_t ram_base;
-  uint64_t cmdline_capacity;
 };
 
 // aarch64 and riscv64 share everything up to the device tree: RAM from
 // 2 GiB, the Image at a 2 MiB aligned base + text_offset, the initrd in the
 // window below the DTB slot.
-template <class Config, class Setup, class PlanLayout, class SetupBoot>
-loader::Result<BootPlan> plan_fdt(const RunConfig& config, const FdtArch& a, PlanLayout plan_layout,
-                                  SetupBoot setup_boot, std::string protocol) {
+template <class Config, class Setup, class SetupBoot>
+loader::Result<BootPlan> plan_fdt(const RunConfig& config, const FdtArch& a, SetupBoot setup_boot,
+                                  std::string protocol) {
   if (config.memory > ~a.ram_base)
     return fail(ErrorCode::kOverflow, "--memory {:#x}: RAM from {:#x} would wrap past 2^64", config.memory, a.ram_base);
   loader::RegionSpec ram{loader::GuestAddress(a.ram_base), config.memory};
   auto mem = loader::GuestMemory::create(std::span(&ram, 1));
   if (!mem) return std::unexpected(loader::with_context(mem.error(), "guest memory"));
 
-  auto file = loader::FileImageSource::open(config.kernel);
-  if (!file) return std::unexpected(file.error());
-  loader::LoadOptions options;
-  options.arch = a.arch;
-  options.load_address = loader::GuestAddress(a.ram_base);
-  auto kernel = loader::load_kernel(*file, *mem, options);
-  if (!kernel) return std::unexpected(kernel.error());
-  auto layout = plan_layout(*mem, *kernel);
-  if (!layout) return std::unexpected(loader::with_context(layout.error(), config.kernel));
-
-  loader::Cmdline cmdline(a.cmdline_capacity);
-  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
-
+  // The same loading the real boot does (vmm/arch/<arch>/ prepare_boot).
+  auto guest = boot::load_fdt_guest(*mem, a.arch, config.kernel, config.initrd, config.cmdline);
+  if (!guest) return std::unexpected(guest.error());
   Config boot_config;
-  boot_config.kernel = *kernel;
+  boot_config.kernel = guest->kernel;
   boot_config.cpus = config.cpus;
-  boot_config.cmdline = cmdline.str();
-  if (config.initrd) {
-    auto initrd_file = loader::FileImageSource::open(*config.initrd);
-    if (!initrd_file) return std::unexpected(initrd_file.error());
-    auto placed = loader::load_initrd(*initrd_file, *mem, boot::initrd_options(*layout));
-    if (!placed) return std::unexpected(placed.error());
-    boot_config.initrd = *placed;
-  }
+  boot_config.cmdline = guest->cmdline;
+  boot_config.initrd = guest->initrd;
   loader::Result<Setup> setup = setup_boot(*mem, boot_config);
   if (!setup) return std::unexpected(setup.error());
 
   BootPlan plan;
   plan.arch = a.arch;
   plan.protocol = std::move(protocol);
-  plan.cmdline = cmdline.str();
+  plan.cmdline = guest->cmdline;
   plan.entry = setup->entry;
   plan.dtb_address = setup->dtb_address.value();
   plan.dtb = std::move(setup->dtb);
@@ -136,15 +120,13 @@ loader::Result<BootPlan> plan_boot(const RunConfig& config, loader::Arch arch) {
       break;
     case loader::Arch::kAarch64:
       plan = plan_fdt<boot::Aarch64BootConfig, boot::Aarch64BootSetup>(
-          config, {arch, boot::aarch64::kRamBase, loader::kCmdlineCapacityAarch64},
-          [](const loader::GuestMemory& m, const loader::LoadedKernel& k) { return boot::plan_aarch64_layout(m, k); },
+          config, {arch, boot::aarch64::kRamBase},
           [](loader::GuestMemory& m, const boot::Aarch64BootConfig& c) { return boot::setup_aarch64_boot(m, c); },
           "arm64 Image, device tree in x0 (booting.rst)");
       break;
     case loader::Arch::kRiscv64:
       plan = plan_fdt<boot::Riscv64BootConfig, boot::Riscv64BootSetup>(
-          config, {arch, boot::riscv64::kRamBase, loader::kCmdlineCapacityRiscv64},
-          [](const loader::GuestMemory& m, const loader::LoadedKernel& k) { return boot::plan_riscv64_layout(m, k); },
+          config, {arch, boot::riscv64::kRamBase},
           [](loader::GuestMemory& m, const boot::Riscv64BootConfig& c) { return boot::setup_riscv64_boot(m, c); },
           "riscv64 Image, hart id in a0, device tree in a1 (riscv boot.rst)");
       break;

@@ -7,6 +7,7 @@
 
 #include "arch/aarch64/core_regs.h"
 #include "arch/aarch64/vgic.h"
+#include "boot/fdt_guest.h"
 #include "boot/memory_map_aarch64.h"
 #include "boot/setup_aarch64.h"
 #include "loader/cmdline.h"
@@ -66,42 +67,21 @@ loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::Memo
   if (config.boot == BootPath::kPvh) {
     return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; aarch64 boots an Image");
   }
-  auto file = loader::FileImageSource::open(config.kernel);
-  if (!file) return std::unexpected(file.error());
-  auto info = loader::inspect_kernel(*file);
-  if (!info) return std::unexpected(info.error());
-  if (info->arch != loader::Arch::kAarch64) {
-    return loader::fail(ErrorCode::kWrongArch, "{}: a {} kernel, this VMM runs aarch64 guests", config.kernel,
-                        loader::to_string(info->arch));
-  }
-  loader::LoadOptions options;
-  options.arch = loader::Arch::kAarch64;
-  auto kernel = loader::load_kernel(*file, mem, options);
-  if (!kernel) return std::unexpected(kernel.error());
-
+  auto guest = boot::load_fdt_guest(mem, loader::Arch::kAarch64, config.kernel, config.initrd, config.cmdline);
+  if (!guest) return std::unexpected(guest.error());
   StatePtr state(new State);
-  state->boot.kernel = *kernel;
+  state->boot.kernel = guest->kernel;
   state->boot.cpus = config.cpus;
-  loader::Cmdline cmdline(boot::aarch64::kCmdlineCapacity);
-  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
-  state->boot.cmdline = cmdline.str();
-  if (config.initrd) {
-    auto initrd_file = loader::FileImageSource::open(*config.initrd);
-    if (!initrd_file) return std::unexpected(initrd_file.error());
-    auto layout = boot::plan_aarch64_layout(mem, *kernel);
-    if (!layout) return std::unexpected(layout.error());
-    auto placed = loader::load_initrd(*initrd_file, mem, boot::initrd_options(*layout));
-    if (!placed) return std::unexpected(placed.error());
-    state->boot.initrd = *placed;
-  }
+  state->boot.cmdline = guest->cmdline;
+  state->boot.initrd = guest->initrd;
   // Written for GICv3 now (so a bad command line or CPU count is reported
   // before KVM is touched) and rewritten if the host only has GICv2.
   auto setup = boot::setup_aarch64_boot(mem, state->boot);
   if (!setup) return std::unexpected(setup.error());
   state->entry = setup->entry;
   description = fmt::format("arm64 Image{} + device tree",
-                            info->compression != loader::Compression::kNone
-                                ? fmt::format(" ({}-compressed)", loader::to_string(info->compression))
+                            guest->compression != loader::Compression::kNone
+                                ? fmt::format(" ({}-compressed)", loader::to_string(guest->compression))
                                 : "");
   return state;
 }

@@ -21,6 +21,7 @@
 
 #include "arch/riscv64/isa.h"
 #include "arch/riscv64/kvm_regs.h"
+#include "boot/fdt_guest.h"
 #include "boot/memory_map_riscv64.h"
 #include "boot/setup_riscv64.h"
 #include "devices/plic.h"
@@ -98,33 +99,13 @@ loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::Memo
   if (config.cpus > boot::riscv64::kMaxHarts)
     return loader::fail(ErrorCode::kInvalidArgument, "--cpus {}: the riscv64 memory map has room for {} harts",
                         config.cpus, boot::riscv64::kMaxHarts);
-  auto file = loader::FileImageSource::open(config.kernel);
-  if (!file) return std::unexpected(file.error());
-  auto info = loader::inspect_kernel(*file);
-  if (!info) return std::unexpected(info.error());
-  if (info->arch != loader::Arch::kRiscv64)
-    return loader::fail(ErrorCode::kWrongArch, "{}: a {} kernel, this VMM runs riscv64 guests", config.kernel,
-                        loader::to_string(info->arch));
-  loader::LoadOptions options;
-  options.arch = loader::Arch::kRiscv64;
-  auto kernel = loader::load_kernel(*file, mem, options);
-  if (!kernel) return std::unexpected(kernel.error());
-
+  auto guest = boot::load_fdt_guest(mem, loader::Arch::kRiscv64, config.kernel, config.initrd, config.cmdline);
+  if (!guest) return std::unexpected(guest.error());
   StatePtr state(new State);
-  state->boot.kernel = *kernel;
+  state->boot.kernel = guest->kernel;
   state->boot.cpus = config.cpus;
-  loader::Cmdline cmdline(boot::riscv64::kCmdlineCapacity);
-  if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
-  state->boot.cmdline = cmdline.str();
-  if (config.initrd) {
-    auto initrd_file = loader::FileImageSource::open(*config.initrd);
-    if (!initrd_file) return std::unexpected(initrd_file.error());
-    auto layout = boot::plan_riscv64_layout(mem, *kernel);
-    if (!layout) return std::unexpected(layout.error());
-    auto placed = loader::load_initrd(*initrd_file, mem, boot::initrd_options(*layout));
-    if (!placed) return std::unexpected(placed.error());
-    state->boot.initrd = *placed;
-  }
+  state->boot.cmdline = guest->cmdline;
+  state->boot.initrd = guest->initrd;
   // Written with default ISA/timebase now (so a bad command line or CPU
   // count is reported before KVM is touched) and rewritten in vcpus_created
   // with what KVM offers.
@@ -132,8 +113,8 @@ loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::Memo
   if (!setup) return std::unexpected(setup.error());
   state->entry = setup->entry;
   description = fmt::format("riscv64 Image{} + device tree",
-                            info->compression != loader::Compression::kNone
-                                ? fmt::format(" ({}-compressed)", loader::to_string(info->compression))
+                            guest->compression != loader::Compression::kNone
+                                ? fmt::format(" ({}-compressed)", loader::to_string(guest->compression))
                                 : "");
   return state;
 }
