@@ -24,6 +24,9 @@ case ${1:-} in
   -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
 esac
 
+# A fresh machine gets its Debian packages first (idempotent, quick when present).
+bash "$project/scripts/setup.sh" >&2
+
 if [ ! -x "$vmm" ]; then
   echo "run: building vmm in $build_dir" >&2
   if [ "$build_dir" = "$project/build/default" ]; then
