@@ -136,29 +136,6 @@ else
   echo "run_x86: L1 never came up; whole run ${total}s"
 fi
 
-markers=$(grep -ao 'NESTED-[A-Z0-9-]*.*' "$log" || true)
-failures=()
-((rc == 0)) || failures+=("QEMU exited with status $rc$( ((rc == 124)) && echo " (overall timeout ${overall_timeout}s)")")
-grep -q '^NESTED-L1-ERROR' <<<"$markers" && failures+=("$(grep -m1 '^NESTED-L1-ERROR' <<<"$markers")")
-n_pass=$(grep -c '^NESTED-STEP [^ ]* PASS' <<<"$markers" || true)
-n_fail=$(grep -c '^NESTED-STEP [^ ]* FAIL' <<<"$markers" || true)
-n_begin=$(grep -c '^NESTED-STEP-BEGIN ' <<<"$markers" || true)
-((n_fail == 0)) || failures+=("$n_fail step(s) failed: $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}' | tr '\n' ' ')")
-((n_begin == n_pass + n_fail)) || failures+=("a step began but never reported (L1 died or timed out)")
-((n_begin > 0)) || failures+=("no step ran")
-grep -q '^NESTED-DONE' <<<"$markers" || failures+=("L1 did not finish its steps (no NESTED-DONE)")
-
-if ((${#failures[@]})); then
-  echo "run_x86: FAILED:" >&2
-  printf '  - %s\n' "${failures[@]}" >&2
-  # Each failed step's own last lines say more than the end of the console.
-  for name in $(grep '^NESTED-STEP [^ ]* FAIL' <<<"$markers" | awk '{print $2}'); do
-    echo "run_x86: last 40 console lines of step $name:" >&2
-    tr -d '\r' <"$log" | awk -v n="$name" '$0 ~ "NESTED-STEP-BEGIN " n "$" {on = 1; next}
-      on && $0 ~ "NESTED-STEP " n " " {exit} on' | tail -n 40 | sed 's/^/  | /' >&2
-  done
-  echo "run_x86: last 40 console lines ($log):" >&2
-  tail -n 40 "$log" | sed 's/^/  | /' >&2
-  exit 1
-fi
-echo "run_x86: all $n_pass steps passed"
+# shellcheck source=lib_verdict.sh
+source "$here/lib_verdict.sh"
+nested_verdict run_x86 "$log" "$rc" "$overall_timeout" || exit 1
