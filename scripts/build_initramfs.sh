@@ -8,8 +8,8 @@
 # The default /init mounts proc, sys and dev, prints
 #   MINIVMM-INIT-OK
 #   MINIVMM-CPUS=<online CPUs>
-# and then `reboot -f` (with reboot=t on an x86 command line that is a triple
-# fault, which the VMM sees as a shutdown). --interactive (or INTERACTIVE=1, or
+# and then `reboot -f` (with reboot=k on an x86 command line that is an i8042
+# reset request, which the VMM sees as a clean reset). --interactive (or INTERACTIVE=1, or
 # minivmm.shell=1 on the kernel command line) starts a shell on the console
 # instead and reboots when it exits. --init replaces /init with FILE; --add
 # copies extra files or directories into the image (the nested harness uses both).

@@ -42,7 +42,7 @@ bash "$project/scripts/fetch_kernels.sh" >/dev/null
 kernel=$kernel_cache/cloud-amd64/vmlinuz
 initrd=$(bash "$project/scripts/build_initramfs.sh" --interactive amd64 | tail -n1)
 vmm_args=(--kernel "$kernel" --initrd "$initrd" --memory 512M
-          --cmdline "console=ttyS0 reboot=t panic=-1" "$@")
+          --cmdline "console=ttyS0 reboot=k panic=-1" "$@")
 
 # Why /dev/kvm cannot boot a stock kernel here, or nothing when it can. Usable
 # means hardware virtualization (vmx/svm) and a guest that actually runs: some

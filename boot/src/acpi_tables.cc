@@ -68,34 +68,11 @@ uint8_t checksum_sum(const uint8_t* data, size_t len) {
   return sum;
 }
 
-std::vector<uint8_t> build_dsdt() {
-  namespace a = boot::aml;
-  auto irq = [](unsigned n) { return static_cast<uint16_t>(1u << n); };
-  Bytes com1 = a::device("COM1", {
-      a::name("_HID", a::eisa_id("PNP0501")),
-      a::name("_UID", a::integer(1)),
-      a::name("_STA", a::integer(0x0f)),
-      a::name("_CRS", a::resource_template({a::io_port(x86::kCom1Port, x86::kCom1Port, 0x08, 8),
-                                            a::irq_no_flags(irq(x86::kCom1Irq))})),
-  });
-  Bytes kbd = a::device("PS2K", {
-      a::name("_HID", a::eisa_id("PNP0303")),
-      a::name("_STA", a::integer(0x0f)),
-      a::name("_CRS", a::resource_template({a::io_port(0x60, 0x60, 0x01, 1), a::io_port(0x64, 0x64, 0x01, 1),
-                                            a::irq_no_flags(irq(1))})),
-  });
-  Bytes rtc = a::device("RTC_", {
-      a::name("_HID", a::eisa_id("PNP0B00")),
-      a::name("_STA", a::integer(0x0f)),
-      a::name("_CRS", a::resource_template({a::io_port(0x70, 0x70, 0x01, 2), a::irq_no_flags(irq(8))})),
-  });
-  // \_S5: SLP_TYP values for PM1a/PM1b control, so poweroff reaches the VMM.
-  Bytes s5 = a::name("\\_S5_", a::package({a::integer(x86::kAcpiS5SlpTyp), a::integer(x86::kAcpiS5SlpTyp),
-                                          a::integer(0), a::integer(0)}));
-  Bytes sb = a::scope("\\_SB_", {com1, kbd, rtc});
+std::vector<uint8_t> build_dsdt(const PlatformDescription& platform) {
+  Bytes sb = aml::scope("\\_SB_", platform.dsdt_sb);
 
   Bytes b = table("DSDT", 2, kHeaderSize);  // revision 2: 64-bit integers
-  b.insert(b.end(), s5.begin(), s5.end());
+  for (const auto& object : platform.dsdt_root) b.insert(b.end(), object.begin(), object.end());
   b.insert(b.end(), sb.begin(), sb.end());
   finish(b);
   return b;
@@ -186,7 +163,7 @@ std::vector<uint8_t> build_rsdp(uint64_t xsdt_addr) {
 }
 
 Result<AcpiLayout> write_acpi_tables(loader::GuestMemory& mem, uint64_t area_addr, uint64_t area_size,
-                                     uint32_t cpus) {
+                                     uint32_t cpus, const PlatformDescription& platform) {
   if (area_addr % 16 != 0)
     return fail(ErrorCode::kInvalidArgument, "ACPI: area {:#x} is not 16-byte aligned (RSDP scan)", area_addr);
   uint64_t area_end = 0;
@@ -203,7 +180,7 @@ Result<AcpiLayout> write_acpi_tables(loader::GuestMemory& mem, uint64_t area_add
     cursor = at + size;
     return at;
   };
-  Bytes dsdt = build_dsdt();
+  Bytes dsdt = build_dsdt(platform);
   uint64_t rsdp_addr = place(36, 16);
   uint64_t xsdt_addr = place(kHeaderSize + 8 * 2, 8);
   uint64_t facs_addr = place(64, 64);

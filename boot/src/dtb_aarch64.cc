@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kGicSpi = 0;
 constexpr uint32_t kGicPpi = 1;
 constexpr uint32_t kIrqLevelHigh = 4;
-constexpr uint32_t kMaxSpi = 987;  // INTID 1019
+constexpr uint32_t kIrqEdgeRising = 1;
 
 loader::Result<void> validate(const Aarch64DtConfig& c) {
   if (c.ram.size == 0) return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: ram size is 0");
@@ -33,8 +33,6 @@ loader::Result<void> validate(const Aarch64DtConfig& c) {
   if (c.cmdline.find('\0') != std::string::npos)
     return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: cmdline holds a NUL byte at offset {}",
                 c.cmdline.find('\0'));
-  if (c.uart_spi > kMaxSpi)
-    return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: uart_spi = {} is above SPI {}", c.uart_spi, kMaxSpi);
   if (c.initrd) {
     auto end = c.initrd->address.checked_add(c.initrd->size);
     auto ram_end = c.ram.base.unchecked_add(c.ram.size);
@@ -94,21 +92,10 @@ void write_timer(FdtWriter& w, const Aarch64DtConfig& c) {
   w.end_node();
 }
 
-void write_uart(FdtWriter& w, const Aarch64DtConfig& c) {
-  w.begin_node(aarch64_uart_node_name(c).substr(1));
-  w.property_string("compatible", "ns16550a");
-  w.property_u64s("reg", {c.uart_base.value(), aarch64::kUartSize});
-  w.property_u32("clock-frequency", aarch64::kUartClockHz);
-  w.property_u32("reg-shift", 0);
-  w.property_u32("reg-io-width", 1);
-  w.property_cells("interrupts", {kGicSpi, c.uart_spi, kIrqLevelHigh});
-  w.end_node();
-}
-
 void write_chosen(FdtWriter& w, const Aarch64DtConfig& c) {
   w.begin_node("chosen");
   w.property_string("bootargs", c.cmdline);
-  w.property_string("stdout-path", aarch64_uart_node_name(c));
+  if (!c.platform.stdout_path.empty()) w.property_string("stdout-path", c.platform.stdout_path);
   if (c.initrd) {
     w.property_u64("linux,initrd-start", c.initrd->address.value());
     w.property_u64("linux,initrd-end", c.initrd->address.value() + c.initrd->size);
@@ -124,8 +111,14 @@ uint32_t aarch64_max_cpus(GicVersion gic) {
   return gic == GicVersion::kV3 ? aarch64::kGicV3MaxCpus : aarch64::kGicV2MaxCpus;
 }
 
-std::string aarch64_uart_node_name(const Aarch64DtConfig& config) {
-  return fmt::format("/serial@{:x}", config.uart_base.value());
+DtIrqContext aarch64_dt_irq_context(uint32_t cpus) {
+  DtIrqContext irq;
+  irq.interrupt_parent = kAarch64GicPhandle;
+  irq.cpus = cpus;
+  irq.cells = [](uint32_t spi, IrqTrigger trigger) {
+    return std::vector<uint32_t>{kGicSpi, spi, trigger == IrqTrigger::kLevel ? kIrqLevelHigh : kIrqEdgeRising};
+  };
+  return irq;
 }
 
 std::string aarch64_gic_node_name(const Aarch64DtConfig&) {
@@ -159,7 +152,8 @@ loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& 
 
   write_gic(w, config);
   write_timer(w, config);
-  write_uart(w, config);
+  const DtIrqContext irq = aarch64_dt_irq_context(config.cpus);
+  for (const auto& node : config.platform.dt_nodes) node(w, irq);
   write_chosen(w, config);
   w.end_node();
   auto dtb = w.finish();

@@ -15,6 +15,7 @@ using loader::fail;
 namespace {
 
 constexpr uint32_t kIrqLevelHigh = 4;
+constexpr uint32_t kIrqEdgeRising = 1;
 
 std::string_view mmu_name(RiscvMmuType mmu) {
   switch (mmu) {
@@ -38,9 +39,6 @@ loader::Result<void> validate(const Riscv64DtConfig& c) {
   if (c.cmdline.find('\0') != std::string::npos)
     return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: cmdline holds a NUL byte at offset {}",
                 c.cmdline.find('\0'));
-  if (c.uart_irq < 1 || c.uart_irq > riscv64::kPlicNumSources)
-    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: uart_irq = {} is out of range 1..{}", c.uart_irq,
-                riscv64::kPlicNumSources);
   if (c.timebase_frequency == 0)
     return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: timebase_frequency is 0");
   if (c.initrd) {
@@ -93,19 +91,6 @@ std::vector<uint32_t> per_hart_external_irqs(uint32_t cpus) {
   return cells;
 }
 
-void write_plic(FdtWriter& w, const Riscv64DtConfig& c) {
-  w.begin_node(fmt::format("interrupt-controller@{:x}", riscv64::kPlicBase));
-  w.property_strings("compatible", {"sifive,plic-1.0.0", "riscv,plic0"});
-  w.property_u64s("reg", {riscv64::kPlicBase, riscv64::kPlicSize});
-  w.property_u32("#interrupt-cells", 1);
-  w.property_u32("#address-cells", 0);
-  w.property_empty("interrupt-controller");
-  w.property_u32("riscv,ndev", riscv64::kPlicNumSources);
-  w.property_cells("interrupts-extended", per_hart_external_irqs(c.cpus));
-  w.property_u32("phandle", kRiscvIrqchipPhandle);
-  w.end_node();
-}
-
 void write_aia(FdtWriter& w, const Riscv64DtConfig& c) {
   w.begin_node(fmt::format("interrupt-controller@{:x}", riscv64::kAplicBase));
   w.property_string("compatible", "riscv,aplic");
@@ -131,25 +116,10 @@ void write_aia(FdtWriter& w, const Riscv64DtConfig& c) {
   w.end_node();
 }
 
-void write_uart(FdtWriter& w, const Riscv64DtConfig& c) {
-  w.begin_node(riscv64_uart_node_name(c).substr(1));
-  w.property_string("compatible", "ns16550a");
-  w.property_u64s("reg", {c.uart_base.value(), riscv64::kUartSize});
-  w.property_u32("clock-frequency", riscv64::kUartClockHz);
-  w.property_u32("reg-shift", 0);
-  w.property_u32("reg-io-width", 1);
-  w.property_u32("interrupt-parent", kRiscvIrqchipPhandle);
-  if (c.irqchip == RiscvInterruptController::kPlic)
-    w.property_u32("interrupts", c.uart_irq);
-  else
-    w.property_cells("interrupts", {c.uart_irq, kIrqLevelHigh});
-  w.end_node();
-}
-
 void write_chosen(FdtWriter& w, const Riscv64DtConfig& c) {
   w.begin_node("chosen");
   w.property_string("bootargs", c.cmdline);
-  w.property_string("stdout-path", riscv64_uart_node_name(c));
+  if (!c.platform.stdout_path.empty()) w.property_string("stdout-path", c.platform.stdout_path);
   if (c.initrd) {
     w.property_u64("linux,initrd-start", c.initrd->address.value());
     w.property_u64("linux,initrd-end", c.initrd->address.value() + c.initrd->size);
@@ -207,8 +177,19 @@ loader::Result<std::vector<std::string>> riscv_isa_extensions(std::string_view i
   return out;
 }
 
-std::string riscv64_uart_node_name(const Riscv64DtConfig& config) {
-  return fmt::format("/serial@{:x}", config.uart_base.value());
+DtIrqContext riscv64_dt_irq_context(uint32_t cpus, RiscvInterruptController irqchip) {
+  DtIrqContext irq;
+  irq.interrupt_parent = kRiscvIrqchipPhandle;
+  irq.cpus = cpus;
+  for (uint32_t hart = 0; hart < cpus; ++hart) irq.cpu_intc_phandles.push_back(riscv_cpu_intc_phandle(hart));
+  if (irqchip == RiscvInterruptController::kPlic) {
+    irq.cells = [](uint32_t source, IrqTrigger) { return std::vector<uint32_t>{source}; };
+  } else {
+    irq.cells = [](uint32_t source, IrqTrigger trigger) {
+      return std::vector<uint32_t>{source, trigger == IrqTrigger::kLevel ? kIrqLevelHigh : kIrqEdgeRising};
+    };
+  }
+  return irq;
 }
 
 loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& config) {
@@ -237,11 +218,11 @@ loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& 
   w.end_node();
 
   write_cpus(w, config, extensions);
-  if (config.irqchip == RiscvInterruptController::kPlic)
-    write_plic(w, config);
-  else
-    write_aia(w, config);
-  write_uart(w, config);
+  // The userspace PLIC is a device of the VMM and writes its own node; the
+  // in-kernel AIA is the host's.
+  if (config.irqchip == RiscvInterruptController::kAia) write_aia(w, config);
+  const DtIrqContext irq = riscv64_dt_irq_context(config.cpus, config.irqchip);
+  for (const auto& node : config.platform.dt_nodes) node(w, irq);
   write_chosen(w, config);
   w.end_node();
   auto dtb = w.finish();

@@ -22,6 +22,7 @@ loader::Result<Aarch64BootSetup> setup_aarch64_boot(loader::GuestMemory& mem, co
   dt.psci = config.psci;
   dt.rng_seed = config.rng_seed;
   dt.kaslr_seed = config.kaslr_seed;
+  dt.platform = config.platform;
   auto dtb = build_aarch64_dtb(dt);
   if (!dtb) return std::unexpected(dtb.error());
   if (auto r = write_dtb(mem, layout->dtb_slot, *dtb); !r) return std::unexpected(r.error());
@@ -41,7 +42,6 @@ loader::Result<Aarch64BootSetup> setup_aarch64_boot(loader::GuestMemory& mem, co
     out.layout.push_back({"GICv2 distributor", GuestAddress(aarch64::kGicDistBase), aarch64::kGicV2DistSize});
     out.layout.push_back({"GICv2 CPU interface", GuestAddress(aarch64::kGicV2CpuBase), aarch64::kGicV2CpuSize});
   }
-  out.layout.push_back({"16550A UART", GuestAddress(aarch64::kUartBase), aarch64::kUartSize});
   sort_by_address(out.layout);
   out.dtb = std::move(*dtb);
   return out;

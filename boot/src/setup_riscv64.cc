@@ -25,6 +25,7 @@ loader::Result<Riscv64BootSetup> setup_riscv64_boot(loader::GuestMemory& mem, co
   dt.irqchip = config.irqchip;
   dt.rng_seed = config.rng_seed;
   dt.kaslr_seed = config.kaslr_seed;
+  dt.platform = config.platform;
   auto dtb = build_riscv64_dtb(dt);
   if (!dtb) return std::unexpected(dtb.error());
   if (auto r = write_dtb(mem, layout->dtb_slot, *dtb); !r) return std::unexpected(r.error());
@@ -36,14 +37,12 @@ loader::Result<Riscv64BootSetup> setup_riscv64_boot(loader::GuestMemory& mem, co
   out.layout.push_back({"kernel", config.kernel.load_address, config.kernel.load_size});
   if (config.initrd) out.layout.push_back({"initrd", config.initrd->address, config.initrd->size});
   out.layout.push_back({"device tree", layout->dtb_slot, dtb->size()});
-  if (config.irqchip == RiscvInterruptController::kPlic) {
-    out.layout.push_back({"PLIC", GuestAddress(riscv64::kPlicBase), riscv64::kPlicSize});
-  } else {
+  // The userspace PLIC is a platform device: the VMM lists its window with the others.
+  if (config.irqchip == RiscvInterruptController::kAia) {
     out.layout.push_back({"APLIC", GuestAddress(riscv64::kAplicBase), riscv64::kAplicSize});
     out.layout.push_back({"IMSIC (S-level)", GuestAddress(riscv64::kImsicBase),
                           riscv64::kImsicSizePerHart * config.cpus});
   }
-  out.layout.push_back({"16550A UART", GuestAddress(riscv64::kUartBase), riscv64::kUartSize});
   sort_by_address(out.layout);
   out.dtb = std::move(*dtb);
   return out;

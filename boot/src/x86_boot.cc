@@ -153,7 +153,7 @@ Result<X86BootSetup> setup_x86_boot(loader::GuestMemory& mem, const X86BootConfi
   layout.push_back({"IDT", x86::kIdtAddr, 8});
   layout.push_back({"TSS", x86::kTssAddr, x86::kTssSize});
 
-  auto acpi_layout = acpi::write_acpi_tables(mem, x86::kAcpiAreaAddr, x86::kAcpiAreaSize, config.cpus);
+  auto acpi_layout = acpi::write_acpi_tables(mem, x86::kAcpiAreaAddr, x86::kAcpiAreaSize, config.cpus, config.platform);
   if (!acpi_layout) return std::unexpected(acpi_layout.error());
   out.rsdp_addr = acpi_layout->rsdp_addr;
   for (const auto& t : acpi_layout->tables)

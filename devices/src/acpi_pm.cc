@@ -1,11 +1,27 @@
 #include "devices/acpi_pm.h"
 
+#include "boot/acpi/aml.h"
+
 #include <utility>
 
 namespace devices {
 
 AcpiPm::AcpiPm(uint8_t s5_slp_typ, PowerOffRequest poweroff)
     : s5_slp_typ_(static_cast<uint8_t>(s5_slp_typ & 0x7)), poweroff_(std::move(poweroff)) {}
+
+AcpiPm::AcpiPm(uint16_t port, uint8_t s5_slp_typ, MachineControl control)
+    : AcpiPm(s5_slp_typ, [control = std::move(control)] {
+        control(MachineRequest::kPowerOff, "guest powered off through ACPI");
+      }) {
+  port_ = port;
+}
+
+void AcpiPm::describe(boot::PlatformDescription& platform) const {
+  // \_S5: the SLP_TYP values Linux writes for soft-off, so poweroff reaches this device.
+  namespace aml = boot::aml;
+  platform.dsdt_root.push_back(aml::name("\\_S5_", aml::package({aml::integer(s5_slp_typ_), aml::integer(s5_slp_typ_),
+                                                                  aml::integer(0), aml::integer(0)})));
+}
 
 uint8_t AcpiPm::register_byte(uint64_t offset) const {
   uint16_t value = 0;

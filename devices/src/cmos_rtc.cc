@@ -1,5 +1,7 @@
 #include "devices/cmos_rtc.h"
 
+#include "boot/acpi/aml.h"
+
 #include <cstring>
 
 namespace devices {
@@ -141,6 +143,15 @@ void CmosRtc::write(uint64_t offset, std::span<const std::byte> data) {
 bool CmosRtc::nmi_disabled() const {
   std::lock_guard lock(mutex_);
   return nmi_disabled_;
+}
+
+void CmosRtc::describe(boot::PlatformDescription& platform) const {
+  namespace aml = boot::aml;
+  platform.dsdt_sb.push_back(aml::device("RTC_", {
+      aml::name("_HID", aml::eisa_id("PNP0B00")),
+      aml::name("_STA", aml::integer(0x0f)),
+      aml::name("_CRS", aml::resource_template({aml::io_port(0x70, 0x70, 0x01, 2), aml::irq_no_flags(1u << 8)})),
+  }));
 }
 
 }  // namespace devices

@@ -1,5 +1,7 @@
 #include "devices/i8042.h"
 
+#include "boot/acpi/aml.h"
+
 #include <cstring>
 
 namespace devices {
@@ -14,6 +16,34 @@ constexpr size_t kOutputCapacity = 16;
 
 I8042::I8042(ResetRequest reset, IrqLine kbd_irq, IrqLine aux_irq)
     : reset_(std::move(reset)), kbd_irq_(std::move(kbd_irq)), aux_irq_(std::move(aux_irq)) {}
+
+I8042::I8042(MachineControl control)
+    : reset_([control = std::move(control)] { control(MachineRequest::kReset, "guest reset through the i8042"); }) {}
+
+std::vector<Window> I8042::windows() const {
+  return {{BusKind::kPio, 0x60, 1, kDataOffset, "i8042 data"}, {BusKind::kPio, 0x64, 1, kCommandOffset, "i8042 command"}};
+}
+
+// The keyboard on IRQ 1, the AUX port on IRQ 12, edge-triggered as ISA interrupts are.
+std::vector<IrqRequest> I8042::irqs() const {
+  return {{1, boot::IrqTrigger::kEdge}, {12, boot::IrqTrigger::kEdge}};
+}
+
+void I8042::connect_irqs(std::vector<IrqLine> lines) {
+  std::lock_guard lock(mutex_);
+  if (lines.size() > 0) kbd_irq_ = std::move(lines[0]);
+  if (lines.size() > 1) aux_irq_ = std::move(lines[1]);
+}
+
+void I8042::describe(boot::PlatformDescription& platform) const {
+  namespace aml = boot::aml;
+  platform.dsdt_sb.push_back(aml::device("PS2K", {
+      aml::name("_HID", aml::eisa_id("PNP0303")),
+      aml::name("_STA", aml::integer(0x0f)),
+      aml::name("_CRS", aml::resource_template({aml::io_port(0x60, 0x60, 0x01, 1), aml::io_port(0x64, 0x64, 0x01, 1),
+                                                aml::irq_no_flags(1u << 1)})),
+  }));
+}
 
 void I8042::read(uint64_t offset, std::span<std::byte> data) {
   if (data.empty()) return;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "boot/fdt_writer.h"
+
 namespace devices {
 
 Result<std::shared_ptr<Plic>> Plic::create(uint32_t num_sources, uint32_t num_contexts, ContextOutput output) {
@@ -192,6 +194,34 @@ void Plic::update_outputs() {
     output_level_[context] = level;
     if (output_) output_(context, level);
   }
+}
+
+void Plic::set_output(ContextOutput output) {
+  std::lock_guard lock(mutex_);
+  output_ = std::move(output);
+}
+
+void Plic::describe(boot::PlatformDescription& platform) const {
+  platform.dt_nodes.push_back([base = base_, size = size_, sources = num_sources_](boot::FdtWriter& w,
+                                                                                  const boot::DtIrqContext& irq) {
+    // Context i is hart i's S-mode external interrupt (IRQ 9 of its cpu-intc).
+    constexpr uint32_t kSupervisorExternalIrq = 9;
+    std::vector<uint32_t> contexts;
+    for (uint32_t phandle : irq.cpu_intc_phandles) {
+      contexts.push_back(phandle);
+      contexts.push_back(kSupervisorExternalIrq);
+    }
+    w.begin_node(fmt::format("interrupt-controller@{:x}", base));
+    w.property_strings("compatible", {"sifive,plic-1.0.0", "riscv,plic0"});
+    w.property_u64s("reg", {base, size});
+    w.property_u32("#interrupt-cells", 1);
+    w.property_u32("#address-cells", 0);
+    w.property_empty("interrupt-controller");
+    w.property_u32("riscv,ndev", sources);
+    w.property_cells("interrupts-extended", contexts);
+    w.property_u32("phandle", irq.interrupt_parent);
+    w.end_node();
+  });
 }
 
 }  // namespace devices

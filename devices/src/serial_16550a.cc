@@ -2,10 +2,62 @@
 
 #include <cstring>
 
+#include "boot/acpi/aml.h"
+#include "boot/fdt_writer.h"
+
 namespace devices {
 
 Serial16550a::Serial16550a(IrqLine irq, Output output, size_t rx_capacity)
     : irq_(std::move(irq)), output_(std::move(output)), rx_capacity_(rx_capacity == 0 ? 1 : rx_capacity) {}
+
+Serial16550a::Serial16550a(SerialPlacement placement, Output output, size_t rx_capacity)
+    : placement_(placement), output_(std::move(output)), rx_capacity_(rx_capacity == 0 ? 1 : rx_capacity) {}
+
+std::vector<Window> Serial16550a::windows() const {
+  uint64_t size = placement_.bus == BusKind::kPio ? kRegisterCount : placement_.window_size;
+  return {{placement_.bus, placement_.base, size, 0, fmt::format("serial{}", placement_.index)}};
+}
+
+std::vector<IrqRequest> Serial16550a::irqs() const { return {{placement_.irq, boot::IrqTrigger::kLevel}}; }
+
+void Serial16550a::connect_irqs(std::vector<IrqLine> lines) {
+  std::lock_guard lock(mutex_);
+  irq_ = lines.empty() ? IrqLine{} : std::move(lines.front());
+}
+
+std::string Serial16550a::dt_node_path() const { return fmt::format("/serial@{:x}", placement_.base); }
+
+void Serial16550a::describe(boot::PlatformDescription& platform) const {
+  if (placement_.console) {
+    platform.default_cmdline.push_back(fmt::format("console=ttyS{}", placement_.index));
+  }
+  if (placement_.bus == BusKind::kPio) {
+    // A PC COM port: the DSDT names it so Linux's PNP layer finds it.
+    namespace aml = boot::aml;
+    platform.dsdt_sb.push_back(aml::device(fmt::format("COM{}", placement_.index + 1), {
+        aml::name("_HID", aml::eisa_id("PNP0501")),
+        aml::name("_UID", aml::integer(placement_.index + 1)),
+        aml::name("_STA", aml::integer(0x0f)),
+        aml::name("_CRS", aml::resource_template(
+                              {aml::io_port(static_cast<uint16_t>(placement_.base), static_cast<uint16_t>(placement_.base),
+                                            0x08, kRegisterCount),
+                               aml::irq_no_flags(static_cast<uint16_t>(1u << placement_.irq))})),
+    }));
+    return;
+  }
+  if (placement_.console) platform.stdout_path = dt_node_path();
+  platform.dt_nodes.push_back([p = placement_, path = dt_node_path()](boot::FdtWriter& w, const boot::DtIrqContext& irq) {
+    w.begin_node(path.substr(1));
+    w.property_string("compatible", "ns16550a");
+    w.property_u64s("reg", {p.base, p.window_size});
+    w.property_u32("clock-frequency", p.clock_hz);
+    w.property_u32("reg-shift", 0);
+    w.property_u32("reg-io-width", 1);
+    w.property_u32("interrupt-parent", irq.interrupt_parent);
+    w.property_cells("interrupts", irq.cells(p.irq, boot::IrqTrigger::kLevel));
+    w.end_node();
+  });
+}
 
 void Serial16550a::read(uint64_t offset, std::span<std::byte> data) {
   if (data.empty()) return;

@@ -5,7 +5,7 @@
 # GENERIC_BZIMAGE, INITRD. Functions used by steps read only exported
 # variables: each step runs in its own bash.
 
-export L2_CMDLINE="console=ttyS0 reboot=t panic=-1"
+export L2_CMDLINE="console=ttyS0 reboot=k panic=-1"
 export L2_TIMEOUT=${L2_TIMEOUT:-240}
 export L2_TIMES=/tmp/minivmm-l2-times
 export QEMU_TUNED_MACHINE=microvm,x-option-roms=off,pit=off,pic=off,isa-serial=on,rtc=on

@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "boot/memory_maps.h"
 #include "loader/cmdline.h"
 #include "vmm/exit_codes.h"
 
@@ -245,6 +246,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
       return usage("--dump-dtb: x86_64 guests have no device tree (use --arch aarch64 or riscv64)");
     options.dump_dtb = *dtb;
   }
+  if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;
 }
 
@@ -284,6 +286,18 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text) {
   if (*number == 0) return std::unexpected(std::string("the size is 0"));
   if (shift != 0 && *number > (~0ull >> shift)) return std::unexpected(std::string("the size overflows 64 bits"));
   return *number << shift;
+}
+
+std::expected<void, UsageError> check_vm_options(const Options& options) {
+  const std::string_view arch = loader::to_string(options.arch);
+  if (!options.dry_run && options.arch != host_arch())
+    return usage("--arch {}: this vmm runs {} guests (KVM runs the host's architecture); a foreign --arch needs "
+                 "--dry-run", arch, loader::to_string(host_arch()));
+  if (auto map = boot::memory_map_for(options.arch, options.memory); !map)
+    return usage("--memory {}: {} for an {} guest", human_size(options.memory), map.error().message, arch);
+  if (options.cpus > boot::max_cpus(options.arch))
+    return usage("--cpus {}: an {} guest can have at most {}", options.cpus, arch, boot::max_cpus(options.arch));
+  return {};
 }
 
 std::string_view to_string(BootMode mode) {

@@ -10,7 +10,6 @@
 
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
-#include "vmm/run_command.h"
 
 namespace vmm {
 namespace {
@@ -142,6 +141,14 @@ std::string format_plan(const BootPlan& plan) {
                        human_size(r.size), kind_text(r.kind), r.name);
   }
 
+  out += "\nDevices:\n";
+  for (const auto& d : plan.devices) {
+    std::string windows, irqs;
+    for (const auto& w : d.windows) windows += (windows.empty() ? "" : ", ") + w;
+    for (const auto& i : d.irqs) irqs += (irqs.empty() ? "" : ", ") + i;
+    out += fmt::format("  {:<12}  {}{}\n", d.name, windows, irqs.empty() ? "" : "; irq " + irqs);
+  }
+
   out += "\nEntry registers (boot vCPU):\n";
   if (const auto* x86 = std::get_if<boot::X86EntryState>(&plan.entry)) x86_registers(out, *x86, plan.protocol);
   if (const auto* a64 = std::get_if<boot::Aarch64EntryState>(&plan.entry)) aarch64_registers(out, *a64);
@@ -150,7 +157,7 @@ std::string format_plan(const BootPlan& plan) {
 }
 
 int run_dry_run(const Options& options, std::FILE* out, std::FILE* err) {
-  auto plan = plan_boot(run_config_from(options), options.arch);
+  auto plan = plan_boot(options);
   if (!plan) {
     const std::string& message = plan.error().message;
     // Name the kernel unless the message already names what it is about.

@@ -1,6 +1,9 @@
 // `vmm`: parse the command line, run one command, turn the outcome into an
 // exit code. Each command lives in its own file.
+#include <signal.h>
+
 #include <cstdio>
+#include <exception>
 #include <span>
 
 #include <fmt/format.h>
@@ -9,9 +12,11 @@
 #include "vmm/dry_run_command.h"
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
-#include "vmm/run_command.h"
+#include "vmm/run.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   const char* const* args = argv;
   auto options = vmm::parse_command_line(std::span(args + (argc > 0 ? 1 : 0), argc > 0 ? argc - 1 : 0));
   if (!options) {
@@ -30,7 +35,24 @@ int main(int argc, char** argv) {
     case vmm::Command::kDryRun:
       return vmm::run_dry_run(*options, stdout, stderr);
     case vmm::Command::kRun:
-      return vmm::run_vm(vmm::run_config_from(*options));
+      return vmm::run_vm(*options);
+  }
+  return vmm::kExitInternal;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A reader of our output that goes away (`vmm ... | head`) must not kill
+  // us with the terminal still raw: writes then fail with EPIPE instead.
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // RAII has restored the terminal by the time we get here.
+    fmt::print(stderr, "vmm: internal error: {}\n", e.what());
+  } catch (...) {
+    fmt::print(stderr, "vmm: internal error: unknown exception\n");
   }
   return vmm::kExitInternal;
 }

@@ -6,10 +6,6 @@
 #include <span>
 
 #include "vmm/arch.h"
-#if defined(__riscv)
-#include "arch/riscv64/sbi.h"
-#include "boot/memory_map_riscv64.h"
-#endif
 
 namespace vmm {
 
@@ -118,24 +114,24 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
         return {VcpuStop::kHalted, fmt::format("vCPU {} halted", vcpu.id())};
       case KVM_EXIT_SHUTDOWN:
         ctx.exits.shutdown.fetch_add(1, std::memory_order_relaxed);
-        return {VcpuStop::kShutdown, fmt::format("vCPU {}: shutdown (triple fault: guest reboot)", vcpu.id())};
-      case KVM_EXIT_SYSTEM_EVENT:
+        return {VcpuStop::kCrash, fmt::format("vCPU {}: triple fault (KVM_EXIT_SHUTDOWN){}", vcpu.id(),
+                                              arch::describe_vcpu(vcpu))};
+      case KVM_EXIT_SYSTEM_EVENT: {
         ctx.exits.system_event.fetch_add(1, std::memory_order_relaxed);
-        return {VcpuStop::kShutdown,
-                fmt::format("vCPU {}: {}", vcpu.id(), system_event_name(run->system_event.type))};
+        std::string what = fmt::format("vCPU {}: {}", vcpu.id(), system_event_name(run->system_event.type));
+        switch (run->system_event.type) {
+          case KVM_SYSTEM_EVENT_SHUTDOWN: return {VcpuStop::kPowerOff, what};
+          case KVM_SYSTEM_EVENT_RESET: return {VcpuStop::kReset, what};
+          case KVM_SYSTEM_EVENT_CRASH: return {VcpuStop::kCrash, what};
+          default: return {VcpuStop::kError, what};
+        }
+      }
       case KVM_EXIT_IRQ_WINDOW_OPEN:
         ctx.exits.irq_window.fetch_add(1, std::memory_order_relaxed);
         break;
       case KVM_EXIT_INTR:
         ctx.exits.intr.fetch_add(1, std::memory_order_relaxed);
         break;
-#if defined(__riscv)
-      case KVM_EXIT_RISCV_SBI:
-        // An SBI call KVM does not implement itself (counted as "other").
-        ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
-        riscv64::handle_sbi_call(*run, ctx.mmio, boot::riscv64::kUartBase, ctx.memory);
-        break;
-#endif
       case KVM_EXIT_INTERNAL_ERROR:
         ctx.exits.internal_error.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: KVM internal error, suberror {} ({}){}{}", vcpu.id(),
@@ -147,6 +143,7 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
                                               static_cast<uint64_t>(run->fail_entry.hardware_entry_failure_reason),
                                               arch::describe_vcpu(vcpu))};
       default:
+        if (arch::handle_exit(vcpu, ctx)) break;
         ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
         return {VcpuStop::kError, fmt::format("vCPU {}: unexpected {}{}", vcpu.id(),
                                               exit_reason_name(run->exit_reason), arch::describe_vcpu(vcpu))};

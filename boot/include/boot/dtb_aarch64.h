@@ -11,6 +11,7 @@
 
 #include "boot/fdt_layout.h"
 #include "boot/memory_map_aarch64.h"
+#include "boot/platform_description.h"
 #include "loader/error.h"
 #include "loader/guest_memory.h"
 #include "loader/initrd.h"
@@ -28,20 +29,24 @@ struct Aarch64DtConfig {
   std::optional<loader::InitrdPlacement> initrd;
   GicVersion gic = GicVersion::kV3;
   PsciVersion psci = PsciVersion::k1_0;
-  GuestAddress uart_base{aarch64::kUartBase};
-  uint32_t uart_spi = aarch64::kUartSpi;  // SPI number (INTID - 32), 0..987
+  // The devices' own nodes (the console UART, virtio, ...) and stdout-path.
+  PlatformDescription platform;
   std::vector<std::byte> rng_seed;        // /chosen/rng-seed when not empty
   std::optional<uint64_t> kaslr_seed;     // /chosen/kaslr-seed
 };
 
 // Phandle of the GIC node (the root's interrupt-parent).
 inline constexpr uint32_t kAarch64GicPhandle = 1;
+// The highest SPI a device may use (INTID 1019).
+inline constexpr uint32_t kAarch64MaxSpi = 987;
+
+// How devices spell their interrupts in this tree: GIC SPIs, level or edge.
+DtIrqContext aarch64_dt_irq_context(uint32_t cpus);
 
 // Largest vCPU count the chosen GIC can describe in this memory map.
 uint32_t aarch64_max_cpus(GicVersion gic);
 
-// Node names, for stdout-path and for tests.
-std::string aarch64_uart_node_name(const Aarch64DtConfig& config);
+// Node name, for tests.
 std::string aarch64_gic_node_name(const Aarch64DtConfig& config);
 
 loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& config);

@@ -12,6 +12,7 @@
 
 #include "boot/fdt_layout.h"
 #include "boot/memory_map_riscv64.h"
+#include "boot/platform_description.h"
 #include "loader/error.h"
 #include "loader/guest_memory.h"
 #include "loader/initrd.h"
@@ -37,8 +38,9 @@ struct Riscv64DtConfig {
   RiscvMmuType mmu = RiscvMmuType::kSv48;
   uint32_t timebase_frequency = riscv64::kDefaultTimebaseHz;  // KVM reports it (ONE_REG timer frequency)
   RiscvInterruptController irqchip = RiscvInterruptController::kPlic;
-  GuestAddress uart_base{riscv64::kUartBase};
-  uint32_t uart_irq = riscv64::kUartIrq;  // 1..riscv64::kPlicNumSources
+  // The devices' own nodes (the PLIC when irqchip is kPlic, the console
+  // UART, virtio, ...) and stdout-path.
+  PlatformDescription platform;
   std::vector<std::byte> rng_seed;        // /chosen/rng-seed when not empty
   std::optional<uint64_t> kaslr_seed;     // /chosen/kaslr-seed
 };
@@ -57,7 +59,8 @@ inline constexpr uint32_t riscv_cpu_intc_phandle(uint32_t hart) { return 3 + har
 // do not start with "rv64" or hold characters other than [a-z0-9_].
 loader::Result<std::vector<std::string>> riscv_isa_extensions(std::string_view isa);
 
-std::string riscv64_uart_node_name(const Riscv64DtConfig& config);
+// How devices spell their interrupts in this tree (PLIC: one cell; APLIC: source and level).
+DtIrqContext riscv64_dt_irq_context(uint32_t cpus, RiscvInterruptController irqchip);
 
 loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& config);
 

@@ -28,6 +28,7 @@ struct Aarch64BootConfig {
   PsciVersion psci = PsciVersion::k1_0;
   std::vector<std::byte> rng_seed;
   std::optional<uint64_t> kaslr_seed;
+  PlatformDescription platform;  // the devices' nodes and stdout-path
 };
 using ArmBootConfig = Aarch64BootConfig;
 

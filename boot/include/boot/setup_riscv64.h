@@ -31,6 +31,7 @@ struct Riscv64BootConfig {
   RiscvInterruptController irqchip = RiscvInterruptController::kPlic;
   std::vector<std::byte> rng_seed;
   std::optional<uint64_t> kaslr_seed;
+  PlatformDescription platform;  // the devices' nodes (PLIC, UART, ...) and stdout-path
 };
 
 struct Riscv64BootSetup {

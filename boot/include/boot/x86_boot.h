@@ -11,6 +11,7 @@
 #include "boot/entry_state_x86.h"
 #include "boot/error.h"
 #include "boot/memory_map.h"
+#include "boot/platform_description.h"
 #include "loader/guest_memory.h"
 #include "loader/initrd.h"
 #include "loader/kernel.h"
@@ -27,6 +28,7 @@ struct X86BootConfig {
   uint32_t cpus = 1;
   MemoryMap memory_map;         // from x86_memory_map(); must match mem
   bool mptable = true;          // also write the MP table (for MPPARSE kernels, acpi=off)
+  PlatformDescription platform; // the devices' AML objects for the DSDT
 };
 
 // One line of the dry-run layout printout.

@@ -14,11 +14,11 @@
 #include <mutex>
 #include <span>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 
 namespace devices {
 
-class AcpiPm : public Device {
+class AcpiPm : public PlatformDevice {
  public:
   using PowerOffRequest = std::function<void()>;
 
@@ -37,6 +37,13 @@ class AcpiPm : public Device {
 
   // s5_slp_typ: the first value of the DSDT's \_S5 package (0..7).
   AcpiPm(uint8_t s5_slp_typ, PowerOffRequest poweroff);
+  // The PM1a event+control block at `port` (what the FADT names); the \_S5
+  // object it describes carries s5_slp_typ; poweroff reaches `control`.
+  AcpiPm(uint16_t port, uint8_t s5_slp_typ, MachineControl control);
+
+  std::string_view name() const override { return "acpi pm1a"; }
+  std::vector<Window> windows() const override { return {{BusKind::kPio, port_, kRegisterCount, 0, "acpi pm1a"}}; }
+  void describe(boot::PlatformDescription& platform) const override;
 
   void read(uint64_t offset, std::span<std::byte> data) override;
   void write(uint64_t offset, std::span<const std::byte> data) override;
@@ -48,6 +55,7 @@ class AcpiPm : public Device {
  private:
   uint8_t register_byte(uint64_t offset) const;
 
+  uint16_t port_ = 0x600;
   uint8_t s5_slp_typ_;
   PowerOffRequest poweroff_;
   mutable std::mutex mutex_;

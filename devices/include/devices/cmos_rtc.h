@@ -16,11 +16,11 @@
 #include <mutex>
 #include <span>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 
 namespace devices {
 
-class CmosRtc : public Device {
+class CmosRtc : public PlatformDevice {
  public:
   // Seconds since the epoch, UTC (the guest treats the RTC as UTC).
   using Clock = std::function<std::time_t()>;
@@ -35,6 +35,11 @@ class CmosRtc : public Device {
   static constexpr uint8_t kStatusDValidRam = 0x80;
 
   explicit CmosRtc(Clock clock = {});
+
+  // Ports 0x70/0x71; IRQ 8 is described but never raised (no alarm or periodic interrupts).
+  std::string_view name() const override { return "cmos rtc"; }
+  std::vector<Window> windows() const override { return {{BusKind::kPio, 0x70, 2, 0, "cmos rtc"}}; }
+  void describe(boot::PlatformDescription& platform) const override;
 
   void read(uint64_t offset, std::span<std::byte> data) override;
   void write(uint64_t offset, std::span<const std::byte> data) override;

@@ -30,11 +30,11 @@
 #include <mutex>
 #include <span>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 
 namespace devices {
 
-class I8042 : public Device {
+class I8042 : public PlatformDevice {
  public:
   using ResetRequest = std::function<void()>;
 
@@ -57,6 +57,15 @@ class I8042 : public Device {
 
   // `kbd_irq` and `aux_irq` drive IRQ1 and IRQ12; either may be empty.
   explicit I8042(ResetRequest reset, IrqLine kbd_irq = {}, IrqLine aux_irq = {});
+  // A PC's i8042 at ports 0x60/0x64 on IRQ 1 and 12; a pulsed reset line
+  // reaches `control` as a reset request.
+  explicit I8042(MachineControl control);
+
+  std::string_view name() const override { return "i8042"; }
+  std::vector<Window> windows() const override;
+  std::vector<IrqRequest> irqs() const override;
+  void connect_irqs(std::vector<IrqLine> lines) override;
+  void describe(boot::PlatformDescription& platform) const override;
 
   void read(uint64_t offset, std::span<std::byte> data) override;
   void write(uint64_t offset, std::span<const std::byte> data) override;

@@ -32,12 +32,12 @@
 #include <span>
 #include <vector>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 #include "devices/error.h"
 
 namespace devices {
 
-class Plic : public Device, public std::enable_shared_from_this<Plic> {
+class Plic : public PlatformDevice, public std::enable_shared_from_this<Plic> {
  public:
   // Called when context `context`'s output line changes level.
   using ContextOutput = std::function<void(uint32_t context, bool level)>;
@@ -61,6 +61,20 @@ class Plic : public Device, public std::enable_shared_from_this<Plic> {
   // `num_sources` sources (ids 1..num_sources, as the tree's riscv,ndev says)
   // and `num_contexts` contexts; out-of-range counts are an error.
   static Result<std::shared_ptr<Plic>> create(uint32_t num_sources, uint32_t num_contexts, ContextOutput output);
+
+  // Where the PLIC sits for a VM (a window of `size` bytes at `base`).
+  void place(uint64_t base, uint64_t size) {
+    base_ = base;
+    size_ = size;
+  }
+  // Where each context's output goes (the VMM: a hart's external
+  // interrupt). Set before the guest runs.
+  void set_output(ContextOutput output);
+
+  std::string_view name() const override { return "plic"; }
+  std::vector<Window> windows() const override { return {{BusKind::kMmio, base_, size_, 0, "plic"}}; }
+  // The interrupt controller node (phandle = the tree's interrupt parent).
+  void describe(boot::PlatformDescription& platform) const override;
 
   void read(uint64_t offset, std::span<std::byte> data) override;
   void write(uint64_t offset, std::span<const std::byte> data) override;
@@ -94,6 +108,8 @@ class Plic : public Device, public std::enable_shared_from_this<Plic> {
   uint32_t num_contexts_;
   uint32_t words_;  // 32-bit words per source bitmap (covers source 0 too)
   ContextOutput output_;
+  uint64_t base_ = 0x0c00'0000;
+  uint64_t size_ = kWindowSize;
 
   mutable std::mutex mutex_;
   std::vector<uint32_t> priority_;   // index = source

@@ -9,11 +9,11 @@
 #include <span>
 #include <vector>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 
 namespace devices {
 
-class PostCode : public Device {
+class PostCode : public PlatformDevice {
  public:
   struct Entry {
     uint8_t code;
@@ -22,6 +22,9 @@ class PostCode : public Device {
   static constexpr size_t kDefaultCapacity = 256;
 
   explicit PostCode(size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
+
+  std::string_view name() const override { return "post code"; }
+  std::vector<Window> windows() const override { return {{BusKind::kPio, 0x80, 1, 0, "post code"}}; }
 
   // Reads return the last code written, as on chipsets that latch it.
   void read(uint64_t offset, std::span<std::byte> data) override;

@@ -21,11 +21,24 @@
 #include <mutex>
 #include <span>
 
-#include "devices/device.h"
+#include "devices/platform_device.h"
 
 namespace devices {
 
-class Serial16550a : public Device {
+// Where a UART sits: PIO (x86, described in the DSDT) or MMIO (described in
+// the device tree), its interrupt line, and whether it is the kernel's
+// console (stdout-path, console=ttyS<index>).
+struct SerialPlacement {
+  BusKind bus = BusKind::kPio;
+  uint64_t base = 0x3f8;
+  uint32_t irq = 4;
+  uint32_t index = 0;           // ttyS<index>, COM<index+1>
+  uint32_t clock_hz = 1'843'200;
+  uint64_t window_size = 8;     // MMIO: the register window (one page on aarch64)
+  bool console = true;
+};
+
+class Serial16550a : public PlatformDevice {
  public:
   using Output = std::function<void(std::byte)>;
 
@@ -48,6 +61,16 @@ class Serial16550a : public Device {
   static constexpr uint8_t kMsrCts = 0x10, kMsrDsr = 0x20, kMsrRi = 0x40, kMsrDcd = 0x80;
 
   Serial16550a(IrqLine irq, Output output, size_t rx_capacity = kDefaultRxCapacity);
+  // A UART for a VM; its line comes through connect_irqs.
+  Serial16550a(SerialPlacement placement, Output output, size_t rx_capacity = kDefaultRxCapacity);
+
+  std::string_view name() const override { return "serial"; }
+  std::vector<Window> windows() const override;
+  std::vector<IrqRequest> irqs() const override;
+  void connect_irqs(std::vector<IrqLine> lines) override;
+  void describe(boot::PlatformDescription& platform) const override;
+  // "/serial@9000000": the node describe() writes (MMIO placements).
+  std::string dt_node_path() const;
 
   void read(uint64_t offset, std::span<std::byte> data) override;
   void write(uint64_t offset, std::span<const std::byte> data) override;
@@ -68,6 +91,7 @@ class Serial16550a : public Device {
   void receive(std::byte b);
   void update_irq();
 
+  SerialPlacement placement_;
   IrqLine irq_;
   Output output_;
   size_t rx_capacity_;

@@ -76,7 +76,6 @@ TEST(SetupAarch64, WritesDtbAndReturnsEntryAndLayout) {
   ASSERT_NE(find(s->layout, "initrd"), nullptr);
   ASSERT_NE(find(s->layout, "GICv3 redistributors"), nullptr);
   EXPECT_EQ(find(s->layout, "GICv3 redistributors")->size, 0x4'0000u);
-  ASSERT_NE(find(s->layout, "16550A UART"), nullptr);
   for (size_t i = 1; i < s->layout.size(); ++i) EXPECT_LE(s->layout[i - 1].address, s->layout[i].address);
 }
 
@@ -159,8 +158,7 @@ TEST(SetupRiscv64, WritesDtbAndReturnsEntryAndLayout) {
   EXPECT_EQ(in_guest, s->dtb);
   EXPECT_EQ(fdt_test::subnodes(in_guest, "/cpus").size(), 4u);
   EXPECT_EQ(fdt_test::prop_cells(in_guest, "/chosen", "linux,initrd-end"), (std::vector<uint32_t>{0, 0x8f00'2000}));
-  ASSERT_NE(find(s->layout, "PLIC"), nullptr);
-  EXPECT_EQ(find(s->layout, "PLIC")->address.value(), 0x0c00'0000u);
+  EXPECT_EQ(find(s->layout, "PLIC"), nullptr) << "the PLIC is a platform device, listed by the VMM";
   ASSERT_NE(find(s->layout, "initrd"), nullptr);
   for (size_t i = 1; i < s->layout.size(); ++i) EXPECT_LE(s->layout[i - 1].address, s->layout[i].address);
 }

@@ -34,7 +34,7 @@ TEST(Cli, KernelAloneGivesDefaults) {
   EXPECT_EQ(o.command, Command::kRun);
   EXPECT_EQ(o.kernel, "bzImage");
   EXPECT_FALSE(o.initrd);
-  EXPECT_EQ(o.cmdline, "");
+  EXPECT_FALSE(o.cmdline.has_value());
   EXPECT_EQ(o.memory, 512ull << 20);
   EXPECT_EQ(o.cpus, 1u);
   EXPECT_EQ(o.arch, host_arch());
@@ -93,8 +93,29 @@ TEST(Cli, DryRunWithDtbDump) {
 }
 
 TEST(Cli, ArchAliases) {
-  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "arm64"}).arch, loader::Arch::kAarch64);
-  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "amd64"}).arch, loader::Arch::kX86_64);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "arm64", "--dry-run"}).arch, loader::Arch::kAarch64);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "amd64", "--dry-run"}).arch, loader::Arch::kX86_64);
+}
+
+TEST(Cli, ForeignArchNeedsDryRun) {
+  const char* foreign = host_arch() == loader::Arch::kRiscv64 ? "x86_64" : "riscv64";
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", foreign}), HasSubstr("a foreign --arch needs --dry-run"));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", foreign, "--dry-run"}));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", std::string(loader::to_string(host_arch())).c_str()}));
+}
+
+TEST(Cli, DryRunAppliesTheArchitecturesLimits) {
+  // The same limits a boot applies, as usage errors (exit 2), before anything is loaded.
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--memory", "1T", "--dry-run"}),
+              HasSubstr("40-bit IPA"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--memory", "3073M", "--dry-run"}),
+              HasSubstr("not a multiple of 2 MiB"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "riscv64", "--memory", "32M", "--dry-run"}),
+              HasSubstr("at least 64 MiB"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "aarch64", "--cpus", "254", "--dry-run"}),
+              HasSubstr("at most 123"));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "aarch64", "--cpus", "123", "--dry-run"}));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "x86_64", "--cpus", "254", "--dry-run"}));
 }
 
 TEST(Cli, BootModes) {
@@ -237,10 +258,10 @@ TEST(Cli, BadCmdlineIsAUsageError) {
 TEST(Cli, CmdlineTooLongForTheArch) {
   std::string riscv_max(1023, 'a');
   std::string riscv_over(1024, 'a');
-  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "riscv64", "--cmdline", riscv_max.c_str()}));
-  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "riscv64", "--cmdline", riscv_over.c_str()}),
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "riscv64", "--dry-run", "--cmdline", riscv_max.c_str()}));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "riscv64", "--dry-run", "--cmdline", riscv_over.c_str()}),
               HasSubstr("capacity of 1024"));
-  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "aarch64", "--cmdline", riscv_over.c_str()}));
+  EXPECT_TRUE(parse({"--kernel", "k", "--arch", "aarch64", "--dry-run", "--cmdline", riscv_over.c_str()}));
 }
 
 TEST(Cli, DumpDtbRules) {

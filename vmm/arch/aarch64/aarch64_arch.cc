@@ -1,8 +1,8 @@
 // The aarch64 implementation of the vmm/arch.h hooks: an Image (raw, PE-stub
 // or compressed) entered at EL1h with x0 = the device tree, PSCI 0.2+ in
 // KVM (secondary vCPUs powered off until CPU_ON), the in-kernel vGIC (v3, v2
-// as fallback), the architected timer, and the 16550A on MMIO driving its
-// SPI through KVM_IRQ_LINE. Addresses come from boot/memory_map_aarch64.h.
+// as fallback), the architected timer; device lines are SPIs driven through
+// KVM_IRQ_LINE. Addresses come from boot/memory_map_aarch64.h.
 #include <linux/kvm.h>
 
 #include "arch/aarch64/core_regs.h"
@@ -31,49 +31,23 @@ void StateDeleter::operator()(State* state) const { delete state; }
 std::string_view name() { return "aarch64"; }
 
 namespace {
-
 using loader::ErrorCode;
-
-// The least a Linux arm64 kernel plus initramfs can use; also keeps the DTB
-// slot and the kernel apart.
-constexpr uint64_t kMinMemory = 64ull << 20;
-// KVM's default IPA space (KVM_CREATE_VM type 0) is 40 bits.
-constexpr uint64_t kIpaLimit = 1ull << 40;
-
 }  // namespace
 
-loader::Result<boot::MemoryMap> memory_map(const RunConfig& config) {
-  const uint64_t size = config.memory;
-  if (size < kMinMemory) return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: aarch64 guests need at least 64 MiB", size);
-  if (size % (2ull << 20) != 0) {
-    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: not a multiple of 2 MiB", size);
-  }
-  if (size > kIpaLimit - boot::aarch64::kRamBase) {
-    return loader::fail(ErrorCode::kOutOfBounds, "{:#x} bytes: RAM from {:#x} would end beyond the 40-bit IPA space",
-                        size, boot::aarch64::kRamBase);
-  }
-  boot::MemoryMap map;
-  map.arch = loader::Arch::kAarch64;
-  map.ram.push_back({"ram", boot::aarch64::kRamBase, size, boot::RangeKind::kRam});
-  map.devices.push_back({"gic-dist", boot::aarch64::kGicDistBase, boot::aarch64::kGicV3DistSize, boot::RangeKind::kMmio});
-  map.devices.push_back({"gic-redist", boot::aarch64::kGicRedistBase,
-                         boot::aarch64::kGicRedistLimit - boot::aarch64::kGicRedistBase, boot::RangeKind::kMmio});
-  map.devices.push_back({"uart0", boot::aarch64::kUartBase, boot::aarch64::kUartSize, boot::RangeKind::kMmio});
-  return map;
-}
-
-loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const RunConfig& config,
-                                      std::string& description) {
-  if (config.boot == BootPath::kPvh) {
+loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const Options& config,
+                                      const Platform& platform, std::string& description) {
+  if (config.boot == BootMode::kPvh) {
     return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; aarch64 boots an Image");
   }
-  auto guest = boot::load_fdt_guest(mem, loader::Arch::kAarch64, config.kernel, config.initrd, config.cmdline);
+  auto guest =
+      boot::load_fdt_guest(mem, loader::Arch::kAarch64, config.kernel, config.initrd, platform.cmdline(config));
   if (!guest) return std::unexpected(guest.error());
   StatePtr state(new State);
   state->boot.kernel = guest->kernel;
   state->boot.cpus = config.cpus;
   state->boot.cmdline = guest->cmdline;
   state->boot.initrd = guest->initrd;
+  state->boot.platform = platform.describe();
   // Written for GICv3 now (so a bad command line or CPU count is reported
   // before KVM is touched) and rewritten if the host only has GICv2.
   auto setup = boot::setup_aarch64_boot(mem, state->boot);
@@ -100,7 +74,7 @@ Result<void> check_capabilities(const Kvm& kvm, State&) {
   return {};
 }
 
-Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig& config) {
+Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options& config) {
   if (xioctl(vm.fd(), KVM_ARM_PREFERRED_TARGET, &state.preferred) < 0) {
     return fail_errno(errno, "KVM_ARM_PREFERRED_TARGET");
   }
@@ -114,14 +88,12 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig
   return {};
 }
 
-Result<void> add_platform_devices(Vm&, Platform&, State&) { return {}; }
-
-SerialWiring serial_wiring() { return {devices::BusKind::kMmio, boot::aarch64::kUartBase}; }
-
-std::function<void(bool)> serial_irq(Vm& vm, State&) {
+devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& request) {
   // KVM_IRQ_LINE on an SPI inside the vGIC's range does not fail; a device has nowhere to report it anyway.
-  return [&vm, line = aarch64::spi_irq_line(boot::aarch64::kUartSpi)](bool level) { (void)vm.irq_line(line, level); };
+  return [&vm, line = aarch64::spi_irq_line(request.line)](bool level) { (void)vm.irq_line(line, level); };
 }
+
+Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
 
 namespace {
 
@@ -136,7 +108,7 @@ Result<void> set_entry_registers(Vcpu& vcpu, const boot::Aarch64EntryState& e) {
 
 }  // namespace
 
-Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConfig&) {
+Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options&) {
   kvm_vcpu_init init = state.preferred;
   init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
   // Secondaries wait powered off for the guest's PSCI CPU_ON, which KVM handles.
@@ -149,7 +121,7 @@ Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConf
 }
 
 Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state,
-                           const RunConfig&) {
+                           const Options&) {
   if (state.vgic.version != state.boot.gic) {
     // The device tree must describe the GIC the guest really gets.
     state.boot.gic = state.vgic.version;
@@ -162,6 +134,8 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
   }
   return aarch64::init_vgic(state.vgic);
 }
+
+bool handle_exit(Vcpu&, VcpuContext&) { return false; }
 
 std::string notes(const State& state) { return state.notes; }
 

@@ -1,9 +1,9 @@
 // The riscv64 implementation of the vmm/arch.h hooks: an Image (raw, PE-stub
 // or compressed) entered in S-mode with a0 = hart id and a1 = the device
 // tree; SBI in KVM (timer, IPI, RFENCE, HSM starts the secondary harts, SRST
-// ends the VM as a system event); the 16550A on MMIO whose interrupt goes
-// through a userspace PLIC to each hart's S-mode external interrupt
-// (KVM_INTERRUPT). Addresses come from boot/memory_map_riscv64.h.
+// ends the VM as a system event); device lines go through the userspace
+// PLIC (a platform device, vmm/src/platform.cc) to each hart's S-mode
+// external interrupt (KVM_INTERRUPT). Addresses come from boot/memory_map_riscv64.h.
 //
 // Why a userspace PLIC and not the in-kernel AIA (APLIC + IMSIC): KVM's AIA
 // device needs host kernel 6.5+ AND a host whose harts implement Ssaia with
@@ -20,6 +20,7 @@
 #include <atomic>
 
 #include "arch/riscv64/isa.h"
+#include "arch/riscv64/sbi.h"
 #include "arch/riscv64/kvm_regs.h"
 #include "boot/fdt_guest.h"
 #include "boot/memory_map_riscv64.h"
@@ -54,7 +55,6 @@ struct State {
   boot::Riscv64BootConfig boot;
   boot::Riscv64EntryState entry;
   std::shared_ptr<HartLines> harts;
-  std::shared_ptr<devices::Plic> plic;
   std::string notes;
 };
 
@@ -66,46 +66,28 @@ namespace {
 
 using loader::ErrorCode;
 
-constexpr uint64_t kMinMemory = 64ull << 20;
-// Sv39 reaches 256 GiB of physical addresses above the RAM base without trouble; more is not a micro-VM.
-constexpr uint64_t kMaxMemory = 256ull << 30;
-
 // KVM_INTERRUPT's riscv argument: assert / deassert the S-mode external interrupt.
 constexpr uint32_t kInterruptSet = static_cast<uint32_t>(-1);
 constexpr uint32_t kInterruptUnset = static_cast<uint32_t>(-2);
 
 }  // namespace
 
-loader::Result<boot::MemoryMap> memory_map(const RunConfig& config) {
-  const uint64_t size = config.memory;
-  if (size < kMinMemory)
-    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: riscv64 guests need at least 64 MiB", size);
-  if (size % (2ull << 20) != 0)
-    return loader::fail(ErrorCode::kInvalidArgument, "{:#x} bytes: not a multiple of 2 MiB", size);
-  if (size > kMaxMemory)
-    return loader::fail(ErrorCode::kOutOfBounds, "{:#x} bytes: more than the 256 GiB this VMM maps for riscv64", size);
-  boot::MemoryMap map;
-  map.arch = loader::Arch::kRiscv64;
-  map.ram.push_back({"ram", boot::riscv64::kRamBase, size, boot::RangeKind::kRam});
-  map.devices.push_back({"plic", boot::riscv64::kPlicBase, boot::riscv64::kPlicSize, boot::RangeKind::kMmio});
-  map.devices.push_back({"uart0", boot::riscv64::kUartBase, boot::riscv64::kUartSize, boot::RangeKind::kMmio});
-  return map;
-}
-
-loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const RunConfig& config,
-                                      std::string& description) {
-  if (config.boot == BootPath::kPvh)
+loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const Options& config,
+                                      const Platform& platform, std::string& description) {
+  if (config.boot == BootMode::kPvh)
     return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; riscv64 boots an Image");
   if (config.cpus > boot::riscv64::kMaxHarts)
     return loader::fail(ErrorCode::kInvalidArgument, "--cpus {}: the riscv64 memory map has room for {} harts",
                         config.cpus, boot::riscv64::kMaxHarts);
-  auto guest = boot::load_fdt_guest(mem, loader::Arch::kRiscv64, config.kernel, config.initrd, config.cmdline);
+  auto guest =
+      boot::load_fdt_guest(mem, loader::Arch::kRiscv64, config.kernel, config.initrd, platform.cmdline(config));
   if (!guest) return std::unexpected(guest.error());
   StatePtr state(new State);
   state->boot.kernel = guest->kernel;
   state->boot.cpus = config.cpus;
   state->boot.cmdline = guest->cmdline;
   state->boot.initrd = guest->initrd;
+  state->boot.platform = platform.describe();
   // Written with default ISA/timebase now (so a bad command line or CPU
   // count is reported before KVM is touched) and rewritten in vcpus_created
   // with what KVM offers.
@@ -132,34 +114,32 @@ Result<void> check_capabilities(const Kvm& kvm, State&) {
   return {};
 }
 
-Result<void> create_vm_devices(const Kvm&, Vm&, State& state, const RunConfig& config) {
+Result<void> create_vm_devices(const Kvm&, Vm&, State& state, const Options& config) {
   state.harts = std::make_shared<HartLines>(config.cpus);
-  auto plic = devices::Plic::create(
-      boot::riscv64::kPlicNumSources, config.cpus, [harts = state.harts](uint32_t context, bool level) {
-        int fd = harts->fds[context].load();
-        if (fd < 0) return;
-        // KVM_INTERRUPT is an async vCPU ioctl on riscv: any thread may
-        // raise a hart's external interrupt; KVM kicks the vCPU.
-        kvm_interrupt irq{level ? kInterruptSet : kInterruptUnset};
-        (void)xioctl(fd, KVM_INTERRUPT, &irq);
-      });
-  if (!plic) return fail("PLIC: {}", plic.error().message);
-  state.plic = std::move(*plic);
   state.notes += fmt::format("interrupt controller: userspace PLIC ({} sources, {} contexts); in-kernel AIA not used\n",
                              boot::riscv64::kPlicNumSources, config.cpus);
   return {};
 }
 
-Result<void> add_platform_devices(Vm&, Platform& platform, State& state) {
-  auto r = platform.mmio.add(boot::riscv64::kPlicBase, boot::riscv64::kPlicSize, state.plic, "plic");
-  if (!r) return fail("{}", r.error().message);
-  return {};
+devices::IrqLine irq_line(Vm&, State&, Platform& platform, const devices::IrqRequest& request) {
+  auto plic = platform.find<devices::Plic>();
+  if (!plic) return {};
+  return plic->line(request.line);
 }
 
-SerialWiring serial_wiring() { return {devices::BusKind::kMmio, boot::riscv64::kUartBase}; }
-
-std::function<void(bool)> serial_irq(Vm&, State& state) {
-  return [plic = state.plic](bool level) { plic->set_level(boot::riscv64::kUartIrq, level); };
+Result<void> connect_platform(Vm&, State& state, Platform& platform) {
+  auto plic = platform.find<devices::Plic>();
+  if (!plic) return fail("riscv64: the platform has no PLIC");
+  plic->set_output([harts = state.harts](uint32_t context, bool level) {
+    if (context >= harts->fds.size()) return;
+    int fd = harts->fds[context].load();
+    if (fd < 0) return;
+    // KVM_INTERRUPT is an async vCPU ioctl on riscv: any thread may
+    // raise a hart's external interrupt; KVM kicks the vCPU.
+    kvm_interrupt irq{level ? kInterruptSet : kInterruptUnset};
+    (void)xioctl(fd, KVM_INTERRUPT, &irq);
+  });
+  return {};
 }
 
 namespace {
@@ -192,7 +172,7 @@ Result<void> probe_hart(Vcpu& vcpu, State& state) {
 
 }  // namespace
 
-Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConfig&) {
+Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options&) {
   int fd = ::dup(vcpu.fd());
   if (fd < 0) return fail_errno(errno, fmt::format("vCPU {}: dup", vcpu.id()));
   state.harts->fds[vcpu.id()].store(fd);
@@ -209,7 +189,7 @@ Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConf
   return {};
 }
 
-Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state, const RunConfig&) {
+Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state, const Options&) {
   // The device tree must describe the harts KVM really gives the guest.
   auto setup = boot::setup_riscv64_boot(mem, state.boot);
   if (!setup) return fail("riscv64 device tree with the host's ISA: {}", setup.error().message);
@@ -222,6 +202,15 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
     if (auto r = boot_hart.set_one_reg(id, value); !r) return r;
   }
   return {};
+}
+
+bool handle_exit(Vcpu& vcpu, VcpuContext& ctx) {
+  kvm_run& run = *vcpu.run_state();
+  if (run.exit_reason != KVM_EXIT_RISCV_SBI) return false;
+  // An SBI call KVM does not implement itself (counted as "other").
+  ctx.exits.other.fetch_add(1, std::memory_order_relaxed);
+  riscv64::handle_sbi_call(run, ctx.mmio, boot::riscv64::kUartBase, ctx.memory);
+  return true;
 }
 
 std::string notes(const State& state) {

@@ -1,17 +1,12 @@
-// The x86_64 implementation of the vmm/arch.h hooks: PC-style platform
-// (PIO 16550A at 0x3f8 on IRQ 4, i8042, CMOS, port 0x80) over the in-kernel
-// PIC/IOAPIC/LAPIC and PIT.
+// The x86_64 implementation of the vmm/arch.h hooks: a PC-style platform
+// (its devices come from vmm/src/platform.cc) over the in-kernel
+// PIC/IOAPIC/LAPIC and PIT; device lines are IOAPIC GSIs driven with
+// KVM_IRQ_LINE.
 #include <optional>
 
 #include "arch/x86_64/cpuid.h"
-#include "arch/x86_64/x86_boot_path.h"
 #include "arch/x86_64/x86_vm.h"
-#include "boot/layout_x86.h"
-#include "boot/memory_map_x86.h"
-#include "devices/acpi_pm.h"
-#include "devices/cmos_rtc.h"
-#include "devices/i8042.h"
-#include "devices/serial_16550a.h"
+#include "boot/x86_boot_path.h"
 #include "vmm/arch.h"
 
 namespace vmm::arch {
@@ -27,11 +22,18 @@ void StateDeleter::operator()(State* state) const { delete state; }
 
 std::string_view name() { return "x86_64"; }
 
-loader::Result<boot::MemoryMap> memory_map(const RunConfig& config) { return boot::x86_memory_map(config.memory); }
-
-loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map, const RunConfig& config,
-                                      std::string& description) {
-  auto prepared = x86::prepare_boot(mem, map, config);
+loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map, const Options& options,
+                                      const Platform& platform, std::string& description) {
+  boot::X86BootRequest request;
+  request.kernel = options.kernel;
+  request.initrd = options.initrd;
+  request.cmdline = platform.cmdline(options);
+  request.cpus = options.cpus;
+  request.entry = options.boot == BootMode::kPvh     ? boot::X86EntryChoice::kPvh
+                  : options.boot == BootMode::kLinux ? boot::X86EntryChoice::kLinux
+                                                     : boot::X86EntryChoice::kAuto;
+  request.platform = platform.describe();
+  auto prepared = boot::prepare_x86_boot(mem, map, request);
   if (!prepared) return std::unexpected(prepared.error());
   description = prepared->description;
   StatePtr state(new State);
@@ -47,7 +49,7 @@ Result<void> check_capabilities(const Kvm& kvm, State& state) {
   return {};
 }
 
-Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig&) {
+Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options&) {
   state.quirks.hide_cx16 = !x86::host_has_nested_paging();
   state.quirks.tsc_deadline = vm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   if (state.quirks.hide_cx16) {
@@ -56,38 +58,21 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const RunConfig
   return x86::setup_vm(vm);
 }
 
-Result<void> add_platform_devices(Vm& vm, Platform& platform, State&) {
-  // KVM_IRQ_LINE on a valid GSI of our own irqchip does not fail; a device has nowhere to report it anyway.
-  auto i8042 = std::make_shared<devices::I8042>([reset = platform.guest_reset] { reset(); },
-                                                [&vm](bool level) { (void)vm.irq_line(x86::kKeyboardIrq, level); },
-                                                [&vm](bool level) { (void)vm.irq_line(x86::kAuxIrq, level); });
-  auto rtc = std::make_shared<devices::CmosRtc>();
-  platform.post_code = std::make_shared<devices::PostCode>();
-  auto acpi_pm = std::make_shared<devices::AcpiPm>(boot::x86::kAcpiS5SlpTyp,
-                                                   [poweroff = platform.guest_poweroff] { poweroff(); });
-  for (auto r : {platform.pio.add(boot::x86::kAcpiPm1aEvtPort, devices::AcpiPm::kRegisterCount, acpi_pm, "acpi pm1a"),
-                 platform.pio.add(0x60, 1, i8042, "i8042 data", devices::I8042::kDataOffset),
-                 platform.pio.add(0x64, 1, i8042, "i8042 command", devices::I8042::kCommandOffset),
-                 platform.pio.add(0x70, 2, rtc, "cmos rtc"), platform.pio.add(0x80, 1, platform.post_code, "post code")}) {
-    if (!r) return fail("{}", r.error().message);
-  }
-  return {};
+devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& request) {
+  return [&vm, gsi = request.line](bool level) { (void)vm.irq_line(gsi, level); };
 }
 
-SerialWiring serial_wiring() { return {devices::BusKind::kPio, boot::x86::kCom1Port}; }
+Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
 
-std::function<void(bool)> serial_irq(Vm& vm, State&) {
-  // KVM_IRQ_LINE on a valid GSI of our own irqchip does not fail; a device has nowhere to report it anyway.
-  return [&vm](bool level) { (void)vm.irq_line(x86::kSerialIrq, level); };
-}
-
-Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const RunConfig& config) {
+Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options& options) {
   std::optional<boot::X86EntryState> entry;
   if (vcpu.id() == 0) entry = state.entry;
-  return x86::setup_vcpu(vcpu, state.supported_cpuid, config.cpus, entry, state.quirks);
+  return x86::setup_vcpu(vcpu, state.supported_cpuid, options.cpus, entry, state.quirks);
 }
 
-Result<void> vcpus_created(Vm&, std::vector<Vcpu>&, loader::GuestMemory&, State&, const RunConfig&) { return {}; }
+Result<void> vcpus_created(Vm&, std::vector<Vcpu>&, loader::GuestMemory&, State&, const Options&) { return {}; }
+
+bool handle_exit(Vcpu&, VcpuContext&) { return false; }
 
 std::string notes(const State& state) { return state.notes; }
 

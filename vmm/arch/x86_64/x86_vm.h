@@ -22,11 +22,6 @@ namespace vmm::x86 {
 inline constexpr uint64_t kIdentityMapAddr = 0xfffbc000;  // 1 page
 inline constexpr uint64_t kTssAddr = 0xfffbd000;          // 3 pages: 0xfffbd000..0xfffc0000
 
-// The legacy IRQ the UART drives (COM1).
-inline constexpr uint32_t kSerialIrq = 4;
-// The i8042's keyboard and AUX (mouse) interrupts, as on every PC.
-inline constexpr uint32_t kKeyboardIrq = 1, kAuxIrq = 12;
-
 // Checks the capabilities the x86 backend relies on, naming the missing one.
 Result<void> check_capabilities(const Kvm& kvm);
 // TSS + identity map, in-kernel PIC/IOAPIC/LAPIC, in-kernel PIT (with the

@@ -1,7 +1,8 @@
 // A VM laid out without KVM: the kernel and initrd loaded and every boot
 // structure written into a guest memory of the requested size, for any of
-// the three guest architectures on any host. `vmm --dry-run` prints it; the
-// x86_64 part is the very code the real boot runs (x86::prepare_boot).
+// the three guest architectures on any host. `vmm --dry-run` prints it; it
+// builds the same platform devices and calls the same boot/ functions as
+// the real boot (boot::prepare_x86_boot, boot::load_fdt_guest).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,7 @@
 #include "boot/entry_state_x86.h"
 #include "loader/error.h"
 #include "loader/kernel.h"
-#include "vmm/run.h"
+#include "vmm/cli.h"
 
 namespace vmm {
 
@@ -35,6 +36,13 @@ struct PlanRange {
 
 using EntryState = std::variant<boot::X86EntryState, boot::Aarch64EntryState, boot::Riscv64EntryState>;
 
+// One device as the dry run lists it.
+struct PlanDevice {
+  std::string name;
+  std::vector<std::string> windows;  // "pio 0x3f8+0x8", "mmio 0x9000000+0x1000"
+  std::vector<std::string> irqs;     // "line 4 (level)"
+};
+
 struct BootPlan {
   loader::Arch arch = loader::Arch::kX86_64;
   std::string protocol;  // e.g. "linux 64-bit (bzImage)", "arm64 Image + device tree"
@@ -46,12 +54,13 @@ struct BootPlan {
   EntryState entry;
   std::optional<uint64_t> dtb_address;  // aarch64, riscv64
   std::vector<std::byte> dtb;           // aarch64, riscv64: the bytes written
+  std::vector<PlanDevice> devices;
 };
 
-// Loads config.kernel (and config.initrd) for arch into fresh guest memory
+// Loads options.kernel (and options.initrd) for options.arch into fresh guest memory
 // and writes the boot data exactly as a real boot would. Never opens
 // /dev/kvm. Errors are load errors: unreadable or wrong-arch kernel, memory
 // too small, initrd that does not fit, command line too long.
-loader::Result<BootPlan> plan_boot(const RunConfig& config, loader::Arch arch);
+loader::Result<BootPlan> plan_boot(const Options& options);
 
 }  // namespace vmm

@@ -36,11 +36,15 @@ inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
 inline constexpr uint32_t kMaxCpus = 254;  // x86: 8-bit APIC ids, 0xff is broadcast
 
+// Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
+// the dry run and inspect read it (one type, so nothing is lost in a copy).
 struct Options {
   Command command = Command::kRun;
   std::string kernel;
   std::optional<std::string> initrd;
-  std::string cmdline;  // as the user gave it; empty when not given
+  // As the user gave it (an explicitly empty one stays empty); without it the
+  // devices' defaults are used (console=ttyS0).
+  std::optional<std::string> cmdline;
   uint64_t memory = kDefaultMemory;
   uint32_t cpus = 1;
   loader::Arch arch = loader::Arch::kX86_64;  // parse_command_line sets the host's by default
@@ -52,6 +56,7 @@ struct Options {
   bool dry_run = false;
   std::optional<std::string> dump_dtb;
   bool json = false;
+  std::string kvm_device = "/dev/kvm";
 };
 
 struct UsageError {
@@ -60,6 +65,11 @@ struct UsageError {
 
 // args excludes argv[0].
 std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args);
+
+// The limits of the guest architecture (RAM size and alignment, vCPU count,
+// a foreign --arch only with --dry-run), as usage errors. parse_command_line
+// applies it, so a dry run accepts exactly what a boot accepts.
+std::expected<void, UsageError> check_vm_options(const Options& options);
 
 // The architecture this binary runs on.
 loader::Arch host_arch();

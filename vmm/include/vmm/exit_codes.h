@@ -4,7 +4,7 @@
 namespace vmm {
 
 enum ExitCode : int {
-  kExitOk = 0,           // guest shut down cleanly, or --expect matched, or inspect/dry-run succeeded
+  kExitOk = 0,           // guest powered off or reset on its own, or --expect matched, or inspect/dry-run succeeded
   kExitUsage = 2,        // bad command-line arguments
   kExitLoad = 3,         // kernel/initrd could not be read, parsed or placed
   kExitKvm = 4,          // /dev/kvm missing or a KVM call failed (incl. a vCPU KVM could not run)
@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitTimeout = 6,      // --timeout expired before the guest finished
   kExitExpectUnmet = 7,  // the guest shut down before --expect matched
   kExitInterrupted = 8,  // stopped by SIGINT/SIGTERM
+  kExitGuestCrash = 9,   // the guest crashed: a triple fault (x86) or a crash system event
   kExitInternal = 70,    // a bug in minivmm
 };
 

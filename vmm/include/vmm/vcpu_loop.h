@@ -14,10 +14,12 @@
 namespace vmm {
 
 enum class VcpuStop {
-  kKicked,     // the VMM asked it to stop
-  kShutdown,   // triple fault or a system event (reset/shutdown): the guest is done
-  kHalted,     // HLT exit (only without an in-kernel LAPIC, or a guest that halts for good)
-  kError,      // KVM_RUN failed, internal error, failed entry, unknown exit
+  kKicked,    // the VMM asked it to stop
+  kPowerOff,  // system event SHUTDOWN (PSCI SYSTEM_OFF, SBI SRST shutdown)
+  kReset,     // system event RESET (PSCI SYSTEM_RESET, SBI SRST reboot)
+  kCrash,     // triple fault (KVM_EXIT_SHUTDOWN) or system event CRASH
+  kHalted,    // HLT exit (only without an in-kernel LAPIC, or a guest that halts for good)
+  kError,     // KVM_RUN failed, internal error, failed entry, unknown exit
 };
 
 struct VcpuOutcome {

@@ -1,5 +1,5 @@
 // ACPI tables for an x86_64 guest with legacy PC devices: RSDP (revision 2),
-// XSDT, FADT (+FACS), MADT and a DSDT describing COM1, the i8042 and the RTC.
+// XSDT, FADT (+FACS), MADT and a DSDT with what the devices describe (COM1, the i8042, the RTC, \_S5 ...).
 // Not hardware-reduced: the guest has a PIC, PIT, RTC and i8042, and Linux
 // drops the legacy PIC and PIT timer when the FADT says hardware-reduced.
 // The FADT declares a PM1a event block at PIO 0x600 (4 bytes) and a PM1a
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "boot/error.h"
+#include "boot/platform_description.h"
 #include "loader/guest_memory.h"
 
 namespace boot::acpi {
@@ -27,7 +28,8 @@ inline constexpr char kOemTableId[] = "MINIVMM ";  // 8 characters
 inline constexpr uint32_t kMaxCpus = 254;
 
 // Each builder returns a complete table with its checksum filled in.
-std::vector<uint8_t> build_dsdt();
+// The DSDT holds what the devices describe (PlatformDescription::dsdt_*).
+std::vector<uint8_t> build_dsdt(const PlatformDescription& platform);
 std::vector<uint8_t> build_facs();  // no checksum by definition; 64-byte aligned
 std::vector<uint8_t> build_fadt(uint64_t dsdt_addr, uint64_t facs_addr);
 Result<std::vector<uint8_t>> build_madt(uint32_t cpus);
@@ -53,6 +55,6 @@ struct AcpiLayout {
 // 8-byte aligned. Errors: cpus 0 or > kMaxCpus, tables larger than the area,
 // the area outside guest memory.
 Result<AcpiLayout> write_acpi_tables(loader::GuestMemory& mem, uint64_t area_addr, uint64_t area_size,
-                                     uint32_t cpus);
+                                     uint32_t cpus, const PlatformDescription& platform = {});
 
 }  // namespace boot::acpi

@@ -1,4 +1,5 @@
 #include "boot/acpi/acpi_tables.h"
+#include "../platform_for_tests.h"
 
 #include <gtest/gtest.h>
 
@@ -185,7 +186,7 @@ class Iasl : public ::testing::Test {
 };
 
 TEST_F(Iasl, DsdtDescribesCom1) {
-  std::string dsl = disassemble("dsdt", build_dsdt());
+  std::string dsl = disassemble("dsdt", build_dsdt(boot_test::x86_devices()));
   EXPECT_NE(dsl.find("PNP0501"), std::string::npos) << dsl;
   EXPECT_NE(dsl.find("0x03F8"), std::string::npos) << dsl;
   EXPECT_NE(dsl.find("IRQNoFlags ()\n"), std::string::npos) << dsl;

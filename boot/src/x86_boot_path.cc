@@ -1,4 +1,4 @@
-#include "arch/x86_64/x86_boot_path.h"
+#include "boot/x86_boot_path.h"
 
 #include "boot/layout_x86.h"
 #include "boot/x86_boot.h"
@@ -8,13 +8,13 @@
 #include "loader/initrd.h"
 #include "loader/kernel_loader.h"
 
-namespace vmm::x86 {
+namespace boot {
 
 using loader::fail;
 using loader::ErrorCode;
 
-loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map,
-                                          const RunConfig& config) {
+loader::Result<PreparedX86Boot> prepare_x86_boot(loader::GuestMemory& mem, const MemoryMap& map,
+                                                 const X86BootRequest& config) {
   auto file = loader::FileImageSource::open(config.kernel);
   if (!file) return std::unexpected(file.error());
   auto info = loader::inspect_kernel(*file);
@@ -30,31 +30,31 @@ loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::
                 loader::to_string(info->format));
   }
 
-  boot::X86BootProtocol protocol = boot::X86BootProtocol::kLinux;
-  if (config.boot == BootPath::kPvh) protocol = boot::X86BootProtocol::kPvh;
-  if (config.boot == BootPath::kAuto && is_elf && info->pvh_entry) protocol = boot::X86BootProtocol::kPvh;
+  X86BootProtocol protocol = X86BootProtocol::kLinux;
+  if (config.entry == X86EntryChoice::kPvh) protocol = X86BootProtocol::kPvh;
+  if (config.entry == X86EntryChoice::kAuto && is_elf && info->pvh_entry) protocol = X86BootProtocol::kPvh;
 
   loader::LoadOptions options;
   options.arch = loader::Arch::kX86_64;
-  options.highmem_start = loader::GuestAddress(boot::x86::kHighMemStart);
+  options.highmem_start = loader::GuestAddress(x86::kHighMemStart);
 
-  PreparedBoot prepared;
+  PreparedX86Boot prepared;
   loader::Result<loader::LoadedKernel> kernel = fail(ErrorCode::kInvalidArgument, "no kernel");
-  if (protocol == boot::X86BootProtocol::kPvh && is_bzimage) {
+  if (protocol == X86BootProtocol::kPvh && is_bzimage) {
     auto vmlinux = loader::extract_bzimage_vmlinux(*file);
     if (!vmlinux) return std::unexpected(loader::with_context(vmlinux.error(), "bzImage payload for PVH"));
     kernel = loader::load_elf(**vmlinux, mem, options);
     prepared.description = "pvh (bzImage payload decompressed to vmlinux)";
   } else if (is_bzimage) {
-    options.load_address = loader::GuestAddress(boot::x86::kBzImageLoadAddr);
+    options.load_address = loader::GuestAddress(x86::kBzImageLoadAddr);
     kernel = loader::load_bzimage(*file, mem, options);
     prepared.description = "linux 64-bit (bzImage)";
   } else {
     kernel = loader::load_elf(*file, mem, options);
-    prepared.description = protocol == boot::X86BootProtocol::kPvh ? "pvh (ELF vmlinux)" : "linux 64-bit (ELF vmlinux)";
+    prepared.description = protocol == X86BootProtocol::kPvh ? "pvh (ELF vmlinux)" : "linux 64-bit (ELF vmlinux)";
   }
   if (!kernel) return std::unexpected(kernel.error());
-  if (protocol == boot::X86BootProtocol::kPvh && !kernel->pvh_entry) {
+  if (protocol == X86BootProtocol::kPvh && !kernel->pvh_entry) {
     return fail(ErrorCode::kUnsupported,
                 "{}: --boot pvh, but the kernel has no PVH entry (Xen ELF note type 18, "
                 "XEN_ELFNOTE_PHYS32_ENTRY; the kernel needs CONFIG_PVH)", config.kernel);
@@ -63,16 +63,17 @@ loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::
   loader::Cmdline cmdline(2048);
   if (auto r = cmdline.append(config.cmdline); !r) return std::unexpected(loader::with_context(r.error(), "--cmdline"));
 
-  boot::X86BootConfig boot_config;
+  X86BootConfig boot_config;
   boot_config.kernel = *kernel;
   boot_config.protocol = protocol;
   boot_config.cmdline = cmdline.str();
   boot_config.cpus = config.cpus;
   boot_config.memory_map = map;
+  boot_config.platform = config.platform;
   if (config.initrd) {
     auto initrd_file = loader::FileImageSource::open(*config.initrd);
     if (!initrd_file) return std::unexpected(initrd_file.error());
-    auto limit = boot::x86_initrd_end_limit(*kernel, protocol);
+    auto limit = x86_initrd_end_limit(*kernel, protocol);
     if (!limit) return std::unexpected(limit.error());
     loader::InitrdOptions initrd_options;
     initrd_options.limit = loader::GuestAddress(*limit);
@@ -83,11 +84,11 @@ loader::Result<PreparedBoot> prepare_boot(loader::GuestMemory& mem, const boot::
     if (!placed) return std::unexpected(placed.error());
     boot_config.initrd = *placed;
   }
-  auto setup = boot::setup_x86_boot(mem, boot_config);
+  auto setup = setup_x86_boot(mem, boot_config);
   if (!setup) return std::unexpected(setup.error());
   prepared.entry = setup->entry;
   prepared.layout = std::move(setup->layout);
   return prepared;
 }
 
-}  // namespace vmm::x86
+}  // namespace boot

@@ -1,0 +1,49 @@
+// Loading a kernel through one of the four x86_64 boot paths and writing the
+// boot data for it. No KVM: the real boot and the dry run call the same code.
+//
+// How the kernel is entered:
+//   linux: the Linux 64-bit boot protocol (zero page, long mode). A bzImage
+//          is loaded as is; an ELF vmlinux is loaded at its p_paddr and
+//          entered at e_entry with a zero page the VMM builds.
+//   pvh:   the PVH boot protocol (start_info, 32-bit protected mode) at the
+//          XEN_ELFNOTE_PHYS32_ENTRY of an ELF vmlinux; for a bzImage the
+//          compressed payload is first decompressed to its vmlinux ELF.
+//   auto:  pvh when the kernel file itself offers a PVH entry (an ELF
+//          vmlinux with the PVH note), linux otherwise. A bzImage therefore
+//          boots the Linux way under auto: finding its PVH note would mean
+//          decompressing the payload, which the Linux path does not need.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "boot/entry_state_x86.h"
+#include "boot/memory_map.h"
+#include "boot/x86_boot.h"
+#include "boot/platform_description.h"
+#include "loader/guest_memory.h"
+
+namespace boot {
+
+enum class X86EntryChoice { kAuto, kLinux, kPvh };
+
+struct X86BootRequest {
+  std::string kernel;                 // path
+  std::optional<std::string> initrd;  // path
+  std::string cmdline;
+  uint32_t cpus = 1;
+  X86EntryChoice entry = X86EntryChoice::kAuto;
+  PlatformDescription platform;       // the devices' AML
+};
+
+struct PreparedX86Boot {
+  X86EntryState entry;
+  std::string description;  // e.g. "pvh (bzImage payload → vmlinux)"
+  std::vector<LayoutItem> layout;  // what setup_x86_boot wrote where, for --dry-run
+};
+
+loader::Result<PreparedX86Boot> prepare_x86_boot(loader::GuestMemory& mem, const MemoryMap& map,
+                                                 const X86BootRequest& request);
+
+}  // namespace boot

@@ -1,0 +1,49 @@
+// Building one VM: guest memory from the architecture's map, the platform
+// devices, the kernel and boot data (all without KVM, so a bad kernel is
+// reported the same on hosts with and without KVM), then the KVM VM, its
+// memory slots, the device interrupt lines and the vCPUs. Each failure
+// carries the exit code it means (3 for what was loaded, 4 for KVM).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loader/guest_memory.h"
+#include "vmm/arch.h"
+#include "vmm/cli.h"
+#include "vmm/kvm.h"
+#include "vmm/platform.h"
+
+namespace vmm {
+
+struct MachineError {
+  int exit_code = 0;
+  std::string message;
+};
+
+class Machine {
+ public:
+  // The boot path ("linux 64-bit (bzImage)") and the host-quirk notes, for the report.
+  static std::expected<std::unique_ptr<Machine>, MachineError> build(const Options& options, PlatformSinks sinks);
+
+  loader::GuestMemory& memory() { return mem_; }
+  Platform& platform() { return *platform_; }
+  std::vector<Vcpu>& vcpus() { return vcpus_; }
+  const std::string& boot_path() const { return boot_path_; }
+  std::string notes() const { return arch::notes(*state_); }
+
+ private:
+  explicit Machine(loader::GuestMemory mem) : mem_(std::move(mem)) {}
+
+  // Declared in the order they are built: destroyed vCPUs first, memory last.
+  loader::GuestMemory mem_;
+  std::unique_ptr<Platform> platform_;
+  arch::StatePtr state_;
+  std::optional<Kvm> kvm_;
+  std::optional<Vm> vm_;
+  std::vector<Vcpu> vcpus_;
+  std::string boot_path_;
+};
+
+}  // namespace vmm

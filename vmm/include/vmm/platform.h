@@ -1,0 +1,70 @@
+// The devices of one VM and the buses they sit on, built without KVM so the
+// dry run lists and describes exactly what a boot gets. Adding a device is
+// one line in platform.cc (kvmtool's dev_init list); the device itself says
+// where it sits, which lines it drives and what the kernel is told about it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "boot/platform_description.h"
+#include "devices/bus.h"
+#include "devices/platform_device.h"
+#include "devices/post_code.h"
+#include "devices/serial_16550a.h"
+#include "loader/kernel.h"
+#include "vmm/cli.h"
+#include "vmm/error.h"
+
+namespace vmm {
+
+// Where a VM's devices send what the VMM must act on.
+struct PlatformSinks {
+  devices::MachineControl control;                 // guest poweroff/reset requests (vCPU threads)
+  std::function<void(std::byte)> console_output;  // the console UART's transmitted bytes (vCPU threads)
+};
+
+class Platform {
+ public:
+  Platform() : pio_(devices::BusKind::kPio), mmio_(devices::BusKind::kMmio) {}
+  Platform(const Platform&) = delete;
+  Platform& operator=(const Platform&) = delete;
+
+  // Registers `device` on the buses at its windows.
+  Result<void> add(std::shared_ptr<devices::PlatformDevice> device);
+
+  devices::Bus& pio() { return pio_; }
+  devices::Bus& mmio() { return mmio_; }
+  const std::vector<std::shared_ptr<devices::PlatformDevice>>& devices() const { return devices_; }
+
+  // Everything the devices add to the DT / DSDT / command line.
+  boot::PlatformDescription describe() const;
+  // The kernel command line: the user's, or the devices' defaults.
+  std::string cmdline(const Options& options) const;
+
+  // Hands each device its interrupt lines, made by `make_line` (the arch's KVM wiring).
+  void connect_irqs(const std::function<devices::IrqLine(const devices::IrqRequest&)>& make_line);
+
+  // The first device of type T, or nullptr.
+  template <class T>
+  std::shared_ptr<T> find() const {
+    for (const auto& d : devices_)
+      if (auto t = std::dynamic_pointer_cast<T>(d)) return t;
+    return nullptr;
+  }
+
+  // The UART the host console is attached to.
+  std::shared_ptr<devices::Serial16550a> console() const { return find<devices::Serial16550a>(); }
+
+ private:
+  devices::Bus pio_;
+  devices::Bus mmio_;
+  std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
+};
+
+// The devices a guest of `arch` gets.
+Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks);
+
+}  // namespace vmm

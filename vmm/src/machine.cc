@@ -1,0 +1,60 @@
+#include "vmm/machine.h"
+
+#include "boot/memory_maps.h"
+#include "vmm/exit_codes.h"
+
+namespace vmm {
+
+std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Options& options, PlatformSinks sinks) {
+  auto error = [](int code, std::string message) { return std::unexpected(MachineError{code, std::move(message)}); };
+
+  auto map = boot::memory_map_for(options.arch, options.memory);
+  if (!map) return error(kExitUsage, fmt::format("--memory: {}", map.error().message));
+  auto mem = loader::GuestMemory::create(boot::guest_memory_regions(*map));
+  if (!mem) return error(kExitLoad, fmt::format("guest memory: {}", mem.error().message));
+  std::unique_ptr<Machine> m(new Machine(std::move(*mem)));
+
+  auto platform = build_platform(options.arch, options, std::move(sinks));
+  if (!platform) return error(kExitInternal, fmt::format("devices: {}", platform.error().message));
+  m->platform_ = std::move(*platform);
+
+  auto state = arch::prepare_boot(m->mem_, *map, options, *m->platform_, m->boot_path_);
+  if (!state) return error(kExitLoad, state.error().message);
+  m->state_ = std::move(*state);
+  arch::State& st = *m->state_;
+
+  auto kvm = Kvm::open(options.kvm_device);
+  if (!kvm) return error(kExitKvm, kvm.error().message);
+  m->kvm_.emplace(std::move(*kvm));
+  auto kvm_error = [&](const Error& e) { return error(kExitKvm, e.message); };
+  if (auto r = arch::check_capabilities(*m->kvm_, st); !r) return kvm_error(r.error());
+  auto vm = m->kvm_->create_vm();
+  if (!vm) return kvm_error(vm.error());
+  m->vm_.emplace(std::move(*vm));
+  Vm& v = *m->vm_;
+  if (auto r = arch::create_vm_devices(*m->kvm_, v, st, options); !r) return kvm_error(r.error());
+  uint32_t slot = 0;
+  for (const auto& region : m->mem_.regions()) {
+    if (auto r = v.set_user_memory_region(slot++, region.base().value(), region.size(), region.host()); !r)
+      return kvm_error(r.error());
+  }
+  m->platform_->connect_irqs(
+      [&](const devices::IrqRequest& request) { return arch::irq_line(v, st, *m->platform_, request); });
+  if (auto r = arch::connect_platform(v, st, *m->platform_); !r) return kvm_error(r.error());
+
+  auto mmap_size = m->kvm_->vcpu_mmap_size();
+  if (!mmap_size) return kvm_error(mmap_size.error());
+  m->vcpus_.reserve(options.cpus);
+  for (uint32_t i = 0; i < options.cpus; ++i) {
+    auto vcpu = v.create_vcpu(i, *mmap_size);
+    if (!vcpu) return kvm_error(vcpu.error());
+    m->vcpus_.push_back(std::move(*vcpu));
+  }
+  for (auto& vcpu : m->vcpus_) {
+    if (auto r = arch::setup_vcpu(*m->kvm_, v, vcpu, st, options); !r) return kvm_error(r.error());
+  }
+  if (auto r = arch::vcpus_created(v, m->vcpus_, m->mem_, st, options); !r) return kvm_error(r.error());
+  return m;
+}
+
+}  // namespace vmm
