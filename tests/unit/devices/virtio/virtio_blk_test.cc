@@ -10,7 +10,7 @@
 namespace devices::virtio {
 namespace {
 
-using testing::DeviceHarness;
+using test_util::DeviceHarness;
 using ::testing::HasSubstr;
 
 // In-memory disk that records what reached it.

@@ -8,7 +8,7 @@
 namespace devices::virtio {
 namespace {
 
-using testing::DeviceHarness;
+using test_util::DeviceHarness;
 using ::testing::HasSubstr;
 
 std::vector<std::byte> bytes(std::string_view s) {

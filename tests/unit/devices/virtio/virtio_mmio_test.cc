@@ -32,7 +32,7 @@ class VirtioMmioTest : public ::testing::Test {
   static constexpr uint64_t kDesc = 0x10000, kAvail = 0x11000, kUsed = 0x12000, kData = 0x100000;
 
   VirtioMmioTest()
-      : mem(testing::make_guest_memory()),
+      : mem(test_util::make_guest_memory()),
         rng([](std::span<std::byte> s) {
           std::memset(s.data(), 0xab, s.size());
           return s.size();

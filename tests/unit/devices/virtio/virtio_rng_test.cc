@@ -8,7 +8,7 @@
 namespace devices::virtio {
 namespace {
 
-using testing::DeviceHarness;
+using test_util::DeviceHarness;
 using ::testing::HasSubstr;
 
 // A source that counts up, so every filled byte is checkable.

@@ -12,7 +12,7 @@
 #include "devices/virtio/virtqueue.h"
 #include "support/virtio_driver.h"
 
-namespace devices::virtio::testing {
+namespace devices::virtio::test_util {
 
 inline loader::GuestMemory make_guest_memory(uint64_t size = 0x200000) {
   std::array specs{loader::RegionSpec{loader::GuestAddress(0), size}};
@@ -65,4 +65,4 @@ class DeviceHarness {
   RecordingHooks hooks;
 };
 
-}  // namespace devices::virtio::testing
+}  // namespace devices::virtio::test_util
