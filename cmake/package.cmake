@@ -1,5 +1,5 @@
 # Installable CMake package: find_package(minivmm) gives minivmm::loader,
-# minivmm::boot and minivmm::devices.
+# minivmm::boot, minivmm::devices and minivmm::backends.
 include(CMakePackageConfigHelpers)
 install(EXPORT minivmmTargets NAMESPACE minivmm:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/minivmm)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/minivmmConfig.cmake.in

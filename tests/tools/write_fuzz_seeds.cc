@@ -1,7 +1,10 @@
 // Writes a seed corpus for every fuzz target from the same builders the unit
 // tests use, so the fuzzers start from valid images instead of spending their
 // time budget rediscovering magic numbers. Usage: write_fuzz_seeds OUTDIR
+#include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,6 +14,8 @@
 #include "support/compress.h"
 #include "support/elf_builder.h"
 #include "support/image_builder.h"
+#include "support/virtio_driver.h"
+#include "support/virtio_fuzz_input.h"
 
 namespace {
 
@@ -27,6 +32,85 @@ std::vector<std::byte> text(const std::string& s) {
   std::vector<std::byte> out(s.size());
   for (size_t i = 0; i < s.size(); ++i) out[i] = static_cast<std::byte>(s[i]);
   return out;
+}
+
+template <class Header>
+std::vector<std::byte> with_header(const Header& h, const loader::GuestMemory& mem, uint64_t len) {
+  std::vector<std::byte> out(sizeof h + len);
+  std::memcpy(out.data(), &h, sizeof h);
+  if (!mem.read(loader::GuestAddress(0), std::span(out).subspan(sizeof h))) std::abort();
+  return out;
+}
+
+loader::GuestMemory seed_memory(uint64_t size) {
+  std::array specs{loader::RegionSpec{loader::GuestAddress(0), size}};
+  auto m = loader::GuestMemory::create(specs);
+  if (!m) std::abort();
+  return std::move(*m);
+}
+
+// Valid rings for fuzz_virtqueue: direct chains, an indirect one, a wrap.
+void write_virtqueue_seeds(const fs::path& dir) {
+  namespace vf = test_support::virtio_fuzz;
+  using test_support::DriverQueue;
+  vf::VirtqueueHeader h{vf::kFlagIndirect, 0, 8, 0x1000, 0x2000, 0x3000};
+  {
+    auto mem = seed_memory(vf::kVirtqueueRegionSize);
+    DriverQueue q(mem, 8, h.desc, h.avail, h.used);
+    q.add_chain({{0x8000, 16, false}, {0x9000, 512, true}, {0x9200, 1, true}});
+    q.add_chain({{0x8100, 64, false}});
+    write(dir, "direct", with_header(h, mem, 0xa000));
+  }
+  {
+    auto mem = seed_memory(vf::kVirtqueueRegionSize);
+    DriverQueue q(mem, 8, h.desc, h.avail, h.used);
+    q.add_indirect_chain(0x4000, {{0x8000, 16, false}, {0x9000, 512, true}, {0x9200, 1, true}});
+    q.add_chain({{0x8000, 8, false}, {0x9000, 8, true}});
+    write(dir, "indirect", with_header(h, mem, 0xa000));
+  }
+  {
+    auto mem = seed_memory(vf::kVirtqueueRegionSize);
+    h.flags = vf::kFlagEventIdx | vf::kFlagIndirect;
+    DriverQueue q(mem, 8, h.desc, h.avail, h.used);
+    q.set_used_event(1);
+    for (int i = 0; i < 5; ++i) q.add_chain({{0x8000 + 0x100ull * i, 32, true}});
+    write(dir, "event_idx", with_header(h, mem, 0xa000));
+  }
+}
+
+// One request of each type for fuzz_virtio_blk.
+void write_virtio_blk_seeds(const fs::path& dir) {
+  namespace vf = test_support::virtio_fuzz;
+  using test_support::DriverQueue;
+  constexpr uint64_t kHdr = 0x4000, kData = 0x5000, kStatus = 0x9000, kSeg = 0x8000;
+  struct Request {
+    const char* name;
+    uint32_t type;
+    bool data_in;
+    uint32_t data_len;
+  };
+  const Request requests[] = {{"in", 0, true, 1024},        {"out", 1, false, 512},      {"flush", 4, false, 0},
+                              {"get_id", 8, true, 20},      {"discard", 11, false, 32},  {"write_zeroes", 13, false, 16}};
+  for (const Request& r : requests) {
+    auto mem = seed_memory(vf::kBlkMemorySize);
+    DriverQueue q(mem, 16, vf::kBlkDesc, vf::kBlkAvail, vf::kBlkUsed);
+    q.put<uint32_t>(kHdr, r.type);
+    q.put<uint64_t>(kHdr + 8, 2);
+    std::vector<test_support::DriverBuffer> bufs{{kHdr, 16, false}};
+    if (r.type == 11 || r.type == 13) {
+      for (uint32_t i = 0; i < r.data_len / 16; ++i) {
+        q.put<uint64_t>(kSeg + 16 * i, 4 * i);
+        q.put<uint32_t>(kSeg + 16 * i + 8, 2);
+      }
+      bufs.push_back({kSeg, r.data_len, false});
+    } else if (r.data_len > 0) {
+      bufs.push_back({kData, r.data_len, r.data_in});
+    }
+    bufs.push_back({kStatus, 1, true});
+    q.add_chain(bufs);
+    vf::BlkHeader h{static_cast<uint8_t>(vf::kBlkFlagDiscard | vf::kBlkFlagIndirect), 4, 0};
+    write(dir, r.name, with_header(h, mem, 0xa000));
+  }
 }
 
 }  // namespace
@@ -76,5 +160,8 @@ int main(int argc, char** argv) {
   write(root / "fuzz_cmdline", "console", text("console=ttyS0 reboot=t panic=-1"));
   write(root / "fuzz_cmdline", "quoted", text("root=/dev/vda dyndbg=\"file x.c +p\" -- init arg"));
   write(root / "fuzz_cmdline", "virtio", text("virtio_mmio.device=4K@0xd0000000:5 quiet"));
+
+  write_virtqueue_seeds(root / "fuzz_virtqueue");
+  write_virtio_blk_seeds(root / "fuzz_virtio_blk");
   return 0;
 }

@@ -1,5 +1,6 @@
-// One error type for the devices library (registration is the only fallible
-// step: a device model itself never fails a guest access).
+// One error type for the devices library: registration and the host-side
+// backends (BlockBackend) can fail; a device model itself never fails a guest
+// access (it fails the request or asks for a device reset instead).
 #pragma once
 
 #include <expected>
@@ -12,7 +13,10 @@ namespace devices {
 
 enum class ErrorCode {
   kOverlap,          // an address range collides with one already registered
-  kInvalidArgument,  // empty range, wrapping range, null device
+  kInvalidArgument,  // empty range, wrapping range, null device, a path that is no disk image
+  kIo,               // a host read/write/flush/open failed
+  kUnsupported,      // the backend cannot do this operation (read-only, no discard)
+  kBusy,             // someone else holds the image's lock
 };
 
 struct Error {

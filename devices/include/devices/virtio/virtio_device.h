@@ -49,8 +49,10 @@ class TransportHooks {
  public:
   virtual ~TransportHooks() = default;
   // The device put buffers in queue's used ring: interrupt the driver (the
-  // queue's MSI-X vector, or ISR bit 0 + INTx / the MMIO interrupt), unless
-  // the driver suppressed it (the queue decides: Virtqueue::needs_interrupt).
+  // queue's MSI-X vector, or ISR bit 0 + INTx / the MMIO interrupt). The
+  // device asks Virtqueue::needs_interrupt() first and calls this only when
+  // the driver did not suppress it; the transport interrupts unconditionally
+  // (needs_interrupt consumes its state, so only one side may call it).
   virtual void signal_used(uint16_t queue) = 0;
   // The device changed its configuration space.
   virtual void signal_config() = 0;

@@ -70,17 +70,36 @@ class Virtqueue {
   // Whether the driver wants an interrupt for what was pushed since the last call
   // (VRING_AVAIL_F_NO_INTERRUPT or used_event with EVENT_IDX).
   bool needs_interrupt();
+  // Available chains not yet popped (0 before activation or once broken).
+  // Lets a device with nothing to give (console receive) leave buffers queued.
+  bool has_available() const;
 
  private:
+  struct Desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+  };
+  std::optional<std::string> fail(std::string message);
+  uint16_t load_avail_idx() const;
+  void store_avail_event();
+  std::optional<std::string> walk_chain(uint16_t head, Chain& chain);
+  std::optional<std::string> add_buffer(const Desc& d, const char* where, uint32_t index, Chain& chain,
+                                        uint64_t& total);
+
   uint16_t max_size_;
   uint16_t size_ = 0;
   uint64_t desc_addr_ = 0, avail_addr_ = 0, used_addr_ = 0;
   bool ready_ = false;
-  // Implementation state lives in the .cc's choice of members below.
+  // Set by activate(): host views of the three rings (each checked to lie in one region).
   loader::GuestMemory* memory_ = nullptr;
+  std::byte* desc_ = nullptr;
+  std::byte* avail_ = nullptr;
+  std::byte* used_ = nullptr;
   bool event_idx_ = false;
   bool indirect_ = false;
-  bool broken_ = false;
+  std::string broken_;  // non-empty once the driver broke the ring
   uint16_t last_avail_ = 0;
   uint16_t used_idx_ = 0;
   uint16_t signalled_used_ = 0;

@@ -1,0 +1,42 @@
+// The input layouts of fuzz/fuzz_virtqueue.cc and fuzz/fuzz_virtio_blk.cc,
+// shared with tests/tools/write_fuzz_seeds.cc so the seeds stay valid inputs.
+#pragma once
+
+#include <cstdint>
+
+namespace test_support::virtio_fuzz {
+
+// fuzz_virtqueue: a VirtqueueHeader, then guest memory contents from address 0.
+// Guest RAM is two adjacent 64 KiB regions, so a buffer may cross a region
+// boundary that is contiguous in guest physical space.
+inline constexpr uint64_t kVirtqueueRegionSize = 0x10000;
+inline constexpr uint8_t kFlagEventIdx = 1;
+inline constexpr uint8_t kFlagIndirect = 2;
+struct VirtqueueHeader {
+  uint8_t flags;
+  uint8_t reserved;
+  uint16_t size;  // any value: invalid sizes are part of the input space
+  uint32_t desc;
+  uint32_t avail;
+  uint32_t used;
+};
+static_assert(sizeof(VirtqueueHeader) == 16);
+
+// fuzz_virtio_blk: a BlkHeader, then guest memory contents from address 0.
+// One 256 KiB region; rings at fixed places; the disk is kBlkDiskSize bytes
+// (not a multiple of 512 on purpose).
+inline constexpr uint64_t kBlkMemorySize = 0x40000;
+inline constexpr uint64_t kBlkDesc = 0x0, kBlkAvail = 0x1000, kBlkUsed = 0x2000;
+inline constexpr uint64_t kBlkDiskSize = 64 * 1024 + 300;
+inline constexpr uint8_t kBlkFlagReadOnly = 1;
+inline constexpr uint8_t kBlkFlagEventIdx = 2;
+inline constexpr uint8_t kBlkFlagIndirect = 4;
+inline constexpr uint8_t kBlkFlagDiscard = 8;  // negotiate DISCARD and WRITE_ZEROES
+struct BlkHeader {
+  uint8_t flags;
+  uint8_t size_log2;  // queue size 1 << (size_log2 % 5): 1..16
+  uint16_t reserved;
+};
+static_assert(sizeof(BlkHeader) == 4);
+
+}  // namespace test_support::virtio_fuzz
