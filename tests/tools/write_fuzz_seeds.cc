@@ -2,6 +2,7 @@
 // tests use, so the fuzzers start from valid images instead of spending their
 // time budget rediscovering magic numbers. Usage: write_fuzz_seeds OUTDIR
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -113,6 +114,60 @@ void write_virtio_blk_seeds(const fs::path& dir) {
   }
 }
 
+// One fuzz_pci_config operation (see fuzz/fuzz_pci_config.cc for the format).
+enum PciPath : uint8_t { kEcam = 0, kCf8 = 1, kMmio = 2, kIo = 3, kHooks = 4 };
+void pci_op(std::vector<std::byte>& out, PciPath path, bool write, unsigned size_log2, uint32_t offset,
+            uint64_t value) {
+  out.push_back(static_cast<std::byte>(path));
+  out.push_back(static_cast<std::byte>((write ? 1 : 0) | size_log2 << 1));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(offset >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::byte>(value >> (8 * i)));
+}
+
+// The virtio-pci device sits in slot 1 with BAR 4 first in the 64-bit window
+// (bit 31 of a window offset): a driver's bring-up from reset to DRIVER_OK.
+std::vector<std::byte> pci_bring_up(bool msix) {
+  constexpr uint32_t bar = 0x8000'0000u;
+  std::vector<std::byte> s;
+  if (msix) pci_op(s, kEcam, true, 1, 0x8000 | 0x86, 0x8000);  // MSI-X enable (cap at 0x84)
+  for (uint8_t st : {0, 1, 3}) pci_op(s, kMmio, true, 0, bar | 0x14, st);
+  pci_op(s, kMmio, true, 2, bar | 0x08, 0);
+  pci_op(s, kMmio, true, 2, bar | 0x0c, 1);
+  pci_op(s, kMmio, true, 2, bar | 0x08, 1);
+  pci_op(s, kMmio, true, 2, bar | 0x0c, 1);  // VERSION_1
+  pci_op(s, kMmio, true, 0, bar | 0x14, 0x0b);
+  pci_op(s, kMmio, true, 1, bar | 0x16, 0);
+  pci_op(s, kMmio, true, 1, bar | 0x18, 64);
+  if (msix) pci_op(s, kMmio, true, 1, bar | 0x1a, 1);
+  pci_op(s, kMmio, true, 2, bar | 0x20, 0x1000);
+  pci_op(s, kMmio, true, 2, bar | 0x28, 0x2000);
+  pci_op(s, kMmio, true, 3, bar | 0x30, 0x3000);
+  pci_op(s, kMmio, true, 1, bar | 0x1c, 1);
+  pci_op(s, kMmio, true, 0, bar | 0x14, 0x0f);
+  if (msix) {
+    pci_op(s, kMmio, true, 3, bar | 0x4010, 0xfee0'0000);
+    pci_op(s, kMmio, true, 2, bar | 0x401c, 0);  // unmask vector 1
+  }
+  pci_op(s, kMmio, true, 1, bar | 0x3000, 0);  // notify queue 0
+  pci_op(s, kHooks, false, 0, 0, 1);           // signal_config
+  pci_op(s, kMmio, false, 0, bar | 0x1000, 0);  // read ISR
+  pci_op(s, kMmio, false, 3, bar | 0x5000, 0);  // read the PBA
+  return s;
+}
+
+std::vector<std::byte> pci_config_walk() {
+  std::vector<std::byte> s;
+  pci_op(s, kCf8, true, 2, 0, 0x8000'0800);  // CF8: slot 1, register 0
+  pci_op(s, kCf8, false, 2, 4, 0);
+  pci_op(s, kCf8, true, 2, 0, 0x8000'0820);  // BAR 4: size it through CFC
+  pci_op(s, kCf8, true, 2, 4, 0xffff'ffff);
+  pci_op(s, kCf8, false, 2, 4, 0);
+  for (uint32_t reg = 0x34; reg < 0x94; reg += 4) pci_op(s, kEcam, false, 2, 0x8000 | reg, 0);
+  pci_op(s, kEcam, true, 1, 0x8000 | 0x04, 0);  // decode off, then on again
+  pci_op(s, kEcam, true, 1, 0x8000 | 0x04, 0x6);
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,5 +218,8 @@ int main(int argc, char** argv) {
 
   write_virtqueue_seeds(root / "fuzz_virtqueue");
   write_virtio_blk_seeds(root / "fuzz_virtio_blk");
+  write(root / "fuzz_pci_config", "bring_up_intx", pci_bring_up(false));
+  write(root / "fuzz_pci_config", "bring_up_msix", pci_bring_up(true));
+  write(root / "fuzz_pci_config", "config_walk", pci_config_walk());
   return 0;
 }
