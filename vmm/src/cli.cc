@@ -10,6 +10,7 @@
 
 #include "loader/cmdline.h"
 #include "vmm/exit_codes.h"
+#include "vmm/text.h"
 
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "unknown"
@@ -81,31 +82,11 @@ po::options_description all_options() {
   return all;
 }
 
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
-
 std::optional<uint64_t> parse_u64(std::string_view text) {
   uint64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
   if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
-}
-
-std::string human_size(uint64_t bytes) {
-  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
-  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
-  return fmt::format("{} bytes", bytes);
 }
 
 std::expected<uint64_t, UsageError> parse_memory(const std::string& text) {
