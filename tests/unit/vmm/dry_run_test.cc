@@ -4,6 +4,7 @@
 // from the kernel files' headers.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -578,6 +579,19 @@ TEST_F(DryRun, RealKernelInTooLittleMemoryIsALoadError) {
   auto r = run({"--kernel", *path, "--arch", "aarch64", "--memory", "16M", "--dry-run"});
   EXPECT_EQ(r.exit_code, kExitLoad) << r.err;
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+}
+
+TEST_F(DryRun, FifoKernelOrInitrdIsALoadErrorWithoutBlocking) {
+  std::string fifo = (tmp_ / "fifo").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string image = write_file("Image", test_support::build_arm64_image());
+  for (const auto& args : {std::vector<std::string>{"--kernel", fifo, "--dry-run"},
+                           std::vector<std::string>{"--kernel", image, "--arch", "aarch64", "--initrd", fifo, "--dry-run"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, kExitLoad) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(fifo + ": is a FIFO"));
+  }
 }
 
 TEST_F(DryRun, MissingInitrdIsALoadErrorNamingIt) {

@@ -159,6 +159,15 @@ TEST_F(VmmBinary, InspectDirectory) {
   expect_load_error(r, tmp_.string());
 }
 
+TEST_F(VmmBinary, InspectFifoIsALoadErrorWithoutWaitingForAWriter) {
+  // No writer ever opens it: before the fix vmm blocked in open() forever.
+  std::string path = (tmp_ / "kernel.fifo").string();
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto r = run({"inspect", path});
+  expect_load_error(r, path);
+  EXPECT_THAT(r.err, HasSubstr("FIFO"));
+}
+
 TEST_F(VmmBinary, InspectEmptyFile) {
   std::string path = write_fixture("empty", {});
   expect_load_error(run({"inspect", path}), path);
