@@ -144,7 +144,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   if (vm["json"].as<bool>()) return usage("--json applies to `vmm inspect` only");
 
   auto kernel = get("kernel");
-  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL; see vmm --help)");
+  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
   if (kernel->empty()) return usage("--kernel: the path is empty");
   options.kernel = *kernel;
 
@@ -300,7 +300,7 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
   if (!positional_args.empty()) {
     if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
-    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL; see vmm --help)",
+    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL)",
                  quoted(positional_args[0]));
   }
   return parse_vm(vm);
@@ -338,6 +338,10 @@ std::string help_text() {
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitInternal));
+}
+
+std::string usage_error_line(const UsageError& error) {
+  return fmt::format("vmm: {} (see vmm --help)\n", error.message);
 }
 
 std::string version_text() { return fmt::format("vmm (minivmm) {}\n", MINIVMM_VERSION); }

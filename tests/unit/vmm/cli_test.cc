@@ -219,6 +219,21 @@ TEST(Cli, BadExpectRegex) {
   EXPECT_THAT(parse_error({"--kernel", "k", "--expect", ""}), HasSubstr("empty"));
 }
 
+TEST(Cli, UsageErrorsSayWhereHelpIsOnce) {
+  for (auto args : {std::initializer_list<const char*>{},
+                    std::initializer_list<const char*>{"--kernel", "k", "extra"},
+                    std::initializer_list<const char*>{"--kernel", "k", "--memory", "12Q"},
+                    std::initializer_list<const char*>{"inspect"},
+                    std::initializer_list<const char*>{"--kernel", "k", "--bogus"}}) {
+    auto r = parse(args);
+    ASSERT_FALSE(r);
+    std::string line = usage_error_line(r.error());
+    EXPECT_EQ(line, "vmm: " + r.error().message + " (see vmm --help)\n");
+    size_t first = line.find("vmm --help");
+    EXPECT_EQ(line.find("vmm --help", first + 1), std::string::npos) << line;
+  }
+}
+
 TEST(Cli, BadTimeout) {
   for (const char* bad : {"0", "-3", "1.5", "soon", "99999999999"}) {
     std::string arg = std::string("--timeout=") + bad;

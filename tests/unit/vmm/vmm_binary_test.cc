@@ -141,6 +141,17 @@ TEST_F(VmmBinary, NoArgumentsIsAUsageError) {
   EXPECT_THAT(r.err, HasSubstr("no kernel given"));
 }
 
+TEST_F(VmmBinary, UsageErrorsPointToHelpOnce) {
+  for (const auto& args : {std::vector<std::string>{}, std::vector<std::string>{"--kernel", "k", "extra"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, kExitUsage);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    size_t first = r.err.find("vmm --help");
+    ASSERT_NE(first, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("vmm --help", first + 1), std::string::npos) << "said twice: " << r.err;
+  }
+}
+
 TEST_F(VmmBinary, InspectWithoutFileIsAUsageError) {
   auto r = run({"inspect"});
   EXPECT_EQ(r.exit_code, kExitUsage);

@@ -70,6 +70,8 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text);
 std::string_view to_string(BootMode mode);
 
 std::string help_text();
+// What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".
+std::string usage_error_line(const UsageError& error);
 std::string version_text();
 
 }  // namespace vmm
