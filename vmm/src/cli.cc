@@ -193,7 +193,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
                                                                  : loader::kCmdlineCapacityX86Elf;
     loader::Cmdline check(capacity);
     if (auto r = check.append(*cmdline); !r) return usage("--cmdline: {}", r.error().message);
-    options.cmdline = *cmdline;
+    options.cmdline = *cmdline;  // given empty means an empty command line, not the default
   }
 
   if (auto console = get("console")) {

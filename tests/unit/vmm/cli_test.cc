@@ -34,7 +34,7 @@ TEST(Cli, KernelAloneGivesDefaults) {
   EXPECT_EQ(o.command, Command::kRun);
   EXPECT_EQ(o.kernel, "bzImage");
   EXPECT_FALSE(o.initrd);
-  EXPECT_EQ(o.cmdline, "");
+  EXPECT_FALSE(o.cmdline.has_value()) << "not given: the VMM's default applies";
   EXPECT_EQ(o.memory, 512ull << 20);
   EXPECT_EQ(o.cpus, 1u);
   EXPECT_EQ(o.arch, host_arch());
@@ -62,7 +62,8 @@ TEST(Cli, EveryOptionIsParsed) {
                      "Run /init", "--timeout", "30", "--boot-report"});
   EXPECT_EQ(o.kernel, "k");
   EXPECT_EQ(o.initrd, "rd.cpio");
-  EXPECT_EQ(o.cmdline, "console=ttyS0 -- init");
+  ASSERT_TRUE(o.cmdline.has_value());
+  EXPECT_EQ(*o.cmdline, "console=ttyS0 -- init");
   EXPECT_EQ(o.memory, 2ull << 30);
   EXPECT_EQ(o.cpus, 4u);
   EXPECT_EQ(o.arch, loader::Arch::kX86_64);
@@ -79,7 +80,14 @@ TEST(Cli, EqualsSyntaxWorks) {
   auto o = parse_ok({"--kernel=k", "--memory=64M", "--cmdline=-- single"});
   EXPECT_EQ(o.kernel, "k");
   EXPECT_EQ(o.memory, 64ull << 20);
-  EXPECT_EQ(o.cmdline, "-- single");
+  ASSERT_TRUE(o.cmdline.has_value());
+  EXPECT_EQ(*o.cmdline, "-- single");
+}
+
+TEST(Cli, AnExplicitlyEmptyCmdlineIsGivenAndEmpty) {
+  auto o = parse_ok({"--kernel", "k", "--cmdline", ""});
+  ASSERT_TRUE(o.cmdline.has_value()) << "an empty --cmdline must not fall back to the default";
+  EXPECT_EQ(*o.cmdline, "");
 }
 
 TEST(Cli, DryRunWithDtbDump) {

@@ -581,6 +581,19 @@ TEST_F(DryRun, RealKernelInTooLittleMemoryIsALoadError) {
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
 }
 
+TEST_F(DryRun, AnExplicitlyEmptyCmdlineStaysEmpty) {
+  for (const char* arch : {"x86_64", "aarch64"}) {
+    std::vector<std::byte> image = std::string(arch) == "x86_64" ? test_support::build_bzimage().bytes
+                                                                 : test_support::build_arm64_image();
+    std::string file = write_file("kernel", image);
+    auto r = run({"--kernel", file, "--arch", arch, "--cmdline", "", "--dry-run"});
+    EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("Command line:  \"\" (0 bytes)")) << arch << ": not the console=ttyS0 default";
+    auto defaulted = run({"--kernel", file, "--arch", arch, "--dry-run"});
+    EXPECT_THAT(defaulted.out, HasSubstr("console=ttyS0")) << arch << ": the default when --cmdline is absent";
+  }
+}
+
 TEST_F(DryRun, FifoKernelOrInitrdIsALoadErrorWithoutBlocking) {
   std::string fifo = (tmp_ / "fifo").string();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);

@@ -36,11 +36,29 @@ inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
 inline constexpr uint32_t kMaxCpus = 254;  // x86: 8-bit APIC ids, 0xff is broadcast
 
+// The kernel command line: nullopt when --cmdline was not given (the VMM's
+// default applies), "" when it was given empty (an empty command line).
+//
+// Transitional: run_command.cc still reads this as the std::string it was
+// (`if (!options.cmdline.empty()) c.cmdline = options.cmdline;`), so empty()
+// means "not given" and the conversion yields the given text. Replace with a
+// plain std::optional<std::string> once it reads
+// `if (options.cmdline) c.cmdline = *options.cmdline;`.
+struct CmdlineOption : std::optional<std::string> {
+  using std::optional<std::string>::optional;
+  using std::optional<std::string>::operator=;
+  bool empty() const { return !has_value(); }
+  operator const std::string&() const {
+    static const std::string kNotGiven;
+    return has_value() ? **this : kNotGiven;
+  }
+};
+
 struct Options {
   Command command = Command::kRun;
   std::string kernel;
   std::optional<std::string> initrd;
-  std::string cmdline;  // as the user gave it; empty when not given
+  CmdlineOption cmdline;  // as the user gave it; nullopt when not given
   uint64_t memory = kDefaultMemory;
   uint32_t cpus = 1;
   loader::Arch arch = loader::Arch::kX86_64;  // parse_command_line sets the host's by default
