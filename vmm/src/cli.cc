@@ -1,7 +1,6 @@
 #include "vmm/cli.h"
 
 #include <charconv>
-#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -9,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "loader/cmdline.h"
+#include "vmm/console_watch.h"
 #include "vmm/exit_codes.h"
+#include "vmm/expect_pattern.h"
 #include "vmm/text.h"
 
 #ifndef MINIVMM_VERSION
@@ -18,6 +19,8 @@
 
 namespace vmm {
 namespace po = boost::program_options;
+
+static_assert(ConsoleWatch::kWindow == 4096, "the --expect help text says 4 KiB");
 
 namespace {
 
@@ -52,7 +55,8 @@ po::options_description vm_options() {
       ("console", po::value<std::string>()->value_name("WHERE"),
        "stdio (default; raw mode on a terminal, Ctrl-A x quits), file:PATH, or none")
       ("expect", po::value<std::string>()->value_name("REGEX"),
-       "exit 0 as soon as the console output matches this ECMAScript regular expression")
+       "exit 0 as soon as a console line matches this Perl-compatible (PCRE2) regular expression; on a line "
+       "longer than 4 KiB only its most recent 4 KiB is sure to be searched")
       ("timeout", po::value<std::string>()->value_name("SECS"), "stop the VM after SECS seconds (exit code 6)")
       ("boot-report", po::bool_switch(),
        "print set-up time, times to first console byte, to 'Linux version' and to 'Run /init', exits by kind, "
@@ -204,11 +208,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
 
   if (auto expect = get("expect")) {
     if (expect->empty()) return usage("--expect: the pattern is empty (it would match at once)");
-    try {
-      std::regex re(*expect, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return usage("--expect {}: not a valid ECMAScript regular expression: {}", quoted(*expect), e.what());
-    }
+    if (auto pattern = ExpectPattern::compile(*expect); !pattern)
+      return usage("--expect {}: not a valid Perl-compatible (PCRE2) regular expression: {}", quoted(*expect),
+                   pattern.error());
     options.expect = *expect;
   }
 

@@ -11,6 +11,7 @@ namespace vmm {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::expected<Options, UsageError> parse(std::initializer_list<const char*> args) {
   std::vector<const char*> v(args);
@@ -223,8 +224,18 @@ TEST(Cli, BadConsole) {
 TEST(Cli, BadExpectRegex) {
   auto e = parse_error({"--kernel", "k", "--expect", "Run (/init"});
   EXPECT_THAT(e, HasSubstr("--expect 'Run (/init'"));
-  EXPECT_THAT(e, HasSubstr("ECMAScript"));
+  EXPECT_THAT(e, HasSubstr("PCRE2"));
+  EXPECT_THAT(e, HasSubstr("missing closing parenthesis at offset 10"));
   EXPECT_THAT(parse_error({"--kernel", "k", "--expect", ""}), HasSubstr("empty"));
+}
+
+TEST(Cli, ExpectTakesPerlSyntaxThatECMAScriptRefuses) {
+  // Possessive quantifiers and inline flags are PCRE2, not ECMAScript.
+  for (const char* pattern : {"(?i)login:", "a++b", "\\Qa.b\\E"}) {
+    auto o = parse({"--kernel", "k", "--expect", pattern});
+    ASSERT_TRUE(o) << pattern << ": " << o.error().message;
+    EXPECT_EQ(o->expect, pattern);
+  }
 }
 
 TEST(Cli, UsageErrorsSayWhereHelpIsOnce) {
@@ -315,6 +326,9 @@ TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
     EXPECT_THAT(help, HasSubstr(option));
   for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  70 "})
     EXPECT_THAT(help, HasSubstr(code));
+  EXPECT_THAT(help, HasSubstr("Perl-compatible (PCRE2) regular expression"));
+  EXPECT_THAT(help, HasSubstr("most recent 4 KiB"));
+  EXPECT_THAT(help, Not(HasSubstr("ECMAScript")));
 }
 
 }  // namespace

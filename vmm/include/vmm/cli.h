@@ -64,7 +64,7 @@ struct Options {
   loader::Arch arch = loader::Arch::kX86_64;  // parse_command_line sets the host's by default
   BootMode boot = BootMode::kAuto;
   ConsoleOptions console;
-  std::optional<std::string> expect;  // ECMAScript regex, known to compile
+  std::optional<std::string> expect;  // PCRE2 pattern, known to compile (ExpectPattern)
   std::optional<std::chrono::seconds> timeout;
   bool boot_report = false;
   bool dry_run = false;
