@@ -25,6 +25,12 @@ pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(LZO2 REQUIRED IMPORTED_TARGET lzo2)
+# --expect: PCRE2's match limits bound a search, which std::regex cannot.
+# A C library, so its .a links in both cross sysroots (RE2's C++ would not
+# with trixie's; see scripts/build_sysroot.sh). IMPORTED_TARGET finds
+# libpcre2-8.a under MINIVMM_STATIC like the others.
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+set_property(TARGET PkgConfig::PCRE2 APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PCRE2_CODE_UNIT_WIDTH=8)
 find_library(BZ2_LIBRARY NAMES bz2 REQUIRED)
 find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)
 find_library(FDT_LIBRARY NAMES fdt REQUIRED)

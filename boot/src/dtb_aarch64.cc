@@ -2,16 +2,16 @@
 
 #include "boot/entry_state_arm.h"
 #include "boot/fdt_writer.h"
+#include "fdt_common.h"
 
 namespace boot {
 
-using loader::Error;
 using loader::ErrorCode;
-using loader::Result;
-
 using loader::fail;
 
 namespace {
+
+constexpr std::string_view kWhat = "aarch64 device tree";
 
 // Interrupt specifier cells of the ARM GIC binding.
 constexpr uint32_t kGicSpi = 0;
@@ -20,29 +20,13 @@ constexpr uint32_t kIrqLevelHigh = 4;
 constexpr uint32_t kIrqEdgeRising = 1;
 
 loader::Result<void> validate(const Aarch64DtConfig& c) {
-  if (c.ram.size == 0) return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: ram size is 0");
-  if (!c.ram.base.checked_add(c.ram.size))
-    return fail(ErrorCode::kOverflow, "aarch64 device tree: ram {} + {:#x} wraps", c.ram.base, c.ram.size);
+  if (auto r = detail::check_dt_ram(kWhat, c.ram); !r) return r;
   uint32_t max = aarch64_max_cpus(c.gic);
   if (c.cpus < 1 || c.cpus > max)
     return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: cpus = {} is out of range 1..{} for {}", c.cpus,
                 max, c.gic == GicVersion::kV3 ? "GICv3 (redistributor window 0x80a0000..0x9000000)" : "GICv2");
-  if (c.cmdline.size() + 1 > aarch64::kCmdlineCapacity)
-    return fail(ErrorCode::kTooLarge, "aarch64 device tree: cmdline of {} bytes exceeds the {}-byte limit "
-                "(COMMAND_LINE_SIZE, NUL included)", c.cmdline.size(), aarch64::kCmdlineCapacity);
-  if (c.cmdline.find('\0') != std::string::npos)
-    return fail(ErrorCode::kInvalidArgument, "aarch64 device tree: cmdline holds a NUL byte at offset {}",
-                c.cmdline.find('\0'));
-  if (c.initrd) {
-    auto end = c.initrd->address.checked_add(c.initrd->size);
-    auto ram_end = c.ram.base.unchecked_add(c.ram.size);
-    if (!end) return fail(ErrorCode::kOverflow, "aarch64 device tree: initrd {} + {:#x} wraps", c.initrd->address,
-                          c.initrd->size);
-    if (c.initrd->address < c.ram.base || *end > ram_end)
-      return fail(ErrorCode::kOutOfBounds, "aarch64 device tree: initrd [{}, {}) is outside RAM [{}, {})",
-                  c.initrd->address, *end, c.ram.base, ram_end);
-  }
-  return {};
+  if (auto r = detail::check_dt_cmdline(kWhat, c.cmdline, aarch64::kCmdlineCapacity); !r) return r;
+  return detail::check_dt_initrd(kWhat, c.ram, c.initrd);
 }
 
 void write_cpus(FdtWriter& w, const Aarch64DtConfig& c) {
@@ -92,19 +76,6 @@ void write_timer(FdtWriter& w, const Aarch64DtConfig& c) {
   w.end_node();
 }
 
-void write_chosen(FdtWriter& w, const Aarch64DtConfig& c) {
-  w.begin_node("chosen");
-  w.property_string("bootargs", c.cmdline);
-  if (!c.platform.stdout_path.empty()) w.property_string("stdout-path", c.platform.stdout_path);
-  if (c.initrd) {
-    w.property_u64("linux,initrd-start", c.initrd->address.value());
-    w.property_u64("linux,initrd-end", c.initrd->address.value() + c.initrd->size);
-  }
-  if (!c.rng_seed.empty()) w.property_bytes("rng-seed", c.rng_seed);
-  if (c.kaslr_seed) w.property_u64("kaslr-seed", *c.kaslr_seed);
-  w.end_node();
-}
-
 }  // namespace
 
 uint32_t aarch64_max_cpus(GicVersion gic) {
@@ -135,10 +106,7 @@ loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& 
   w.property_u32("#size-cells", 2);
   w.property_u32("interrupt-parent", kAarch64GicPhandle);
 
-  w.begin_node(fmt::format("memory@{:x}", config.ram.base.value()));
-  w.property_string("device_type", "memory");
-  w.property_u64s("reg", {config.ram.base.value(), config.ram.size});
-  w.end_node();
+  detail::write_memory_node(w, config.ram);
 
   write_cpus(w, config);
 
@@ -154,20 +122,13 @@ loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& 
   write_timer(w, config);
   const DtIrqContext irq = aarch64_dt_irq_context(config.cpus);
   for (const auto& node : config.platform.dt_nodes) node(w, irq);
-  write_chosen(w, config);
-  w.end_node();
-  auto dtb = w.finish();
-  if (!dtb) return std::unexpected(loader::with_context(dtb.error(), "aarch64 device tree"));
-  return dtb;
+  detail::write_chosen_node(
+      w, {config.cmdline, config.platform.stdout_path, config.initrd, config.rng_seed, config.kaslr_seed});
+  return detail::finish_dt(w, kWhat);
 }
 
 loader::Result<GuestAddress> place_aarch64_dtb(loader::GuestMemory& mem, const Aarch64DtConfig& config) {
-  auto layout = plan_fdt_layout(loader::Arch::kAarch64, config.ram, config.ram.base, 0);
-  if (!layout) return std::unexpected(layout.error());
-  auto dtb = build_aarch64_dtb(config);
-  if (!dtb) return std::unexpected(dtb.error());
-  if (auto r = write_dtb(mem, layout->dtb_slot, *dtb); !r) return std::unexpected(r.error());
-  return layout->dtb_slot;
+  return detail::place_dt(mem, loader::Arch::kAarch64, config.ram, [&] { return build_aarch64_dtb(config); });
 }
 
 }  // namespace boot

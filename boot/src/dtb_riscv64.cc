@@ -3,16 +3,16 @@
 #include <algorithm>
 
 #include "boot/fdt_writer.h"
+#include "fdt_common.h"
 
 namespace boot {
 
-using loader::Error;
 using loader::ErrorCode;
-using loader::Result;
-
 using loader::fail;
 
 namespace {
+
+constexpr std::string_view kWhat = "riscv64 device tree";
 
 constexpr uint32_t kIrqLevelHigh = 4;
 constexpr uint32_t kIrqEdgeRising = 1;
@@ -27,30 +27,14 @@ std::string_view mmu_name(RiscvMmuType mmu) {
 }
 
 loader::Result<void> validate(const Riscv64DtConfig& c) {
-  if (c.ram.size == 0) return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: ram size is 0");
-  if (!c.ram.base.checked_add(c.ram.size))
-    return fail(ErrorCode::kOverflow, "riscv64 device tree: ram {} + {:#x} wraps", c.ram.base, c.ram.size);
+  if (auto r = detail::check_dt_ram(kWhat, c.ram); !r) return r;
   if (c.cpus < 1 || c.cpus > riscv64::kMaxHarts)
     return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: cpus = {} is out of range 1..{}", c.cpus,
                 riscv64::kMaxHarts);
-  if (c.cmdline.size() + 1 > riscv64::kCmdlineCapacity)
-    return fail(ErrorCode::kTooLarge, "riscv64 device tree: cmdline of {} bytes exceeds the {}-byte limit "
-                "(COMMAND_LINE_SIZE, NUL included)", c.cmdline.size(), riscv64::kCmdlineCapacity);
-  if (c.cmdline.find('\0') != std::string::npos)
-    return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: cmdline holds a NUL byte at offset {}",
-                c.cmdline.find('\0'));
+  if (auto r = detail::check_dt_cmdline(kWhat, c.cmdline, riscv64::kCmdlineCapacity); !r) return r;
   if (c.timebase_frequency == 0)
     return fail(ErrorCode::kInvalidArgument, "riscv64 device tree: timebase_frequency is 0");
-  if (c.initrd) {
-    auto end = c.initrd->address.checked_add(c.initrd->size);
-    auto ram_end = c.ram.base.unchecked_add(c.ram.size);
-    if (!end) return fail(ErrorCode::kOverflow, "riscv64 device tree: initrd {} + {:#x} wraps", c.initrd->address,
-                          c.initrd->size);
-    if (c.initrd->address < c.ram.base || *end > ram_end)
-      return fail(ErrorCode::kOutOfBounds, "riscv64 device tree: initrd [{}, {}) is outside RAM [{}, {})",
-                  c.initrd->address, *end, c.ram.base, ram_end);
-  }
-  return {};
+  return detail::check_dt_initrd(kWhat, c.ram, c.initrd);
 }
 
 void write_cpus(FdtWriter& w, const Riscv64DtConfig& c, const std::vector<std::string>& extensions) {
@@ -113,19 +97,6 @@ void write_aia(FdtWriter& w, const Riscv64DtConfig& c) {
   w.property_u32("riscv,num-ids", riscv64::kImsicNumIds);
   w.property_cells("interrupts-extended", per_hart_external_irqs(c.cpus));
   w.property_u32("phandle", kRiscvImsicPhandle);
-  w.end_node();
-}
-
-void write_chosen(FdtWriter& w, const Riscv64DtConfig& c) {
-  w.begin_node("chosen");
-  w.property_string("bootargs", c.cmdline);
-  if (!c.platform.stdout_path.empty()) w.property_string("stdout-path", c.platform.stdout_path);
-  if (c.initrd) {
-    w.property_u64("linux,initrd-start", c.initrd->address.value());
-    w.property_u64("linux,initrd-end", c.initrd->address.value() + c.initrd->size);
-  }
-  if (!c.rng_seed.empty()) w.property_bytes("rng-seed", c.rng_seed);
-  if (c.kaslr_seed) w.property_u64("kaslr-seed", *c.kaslr_seed);
   w.end_node();
 }
 
@@ -212,10 +183,7 @@ loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& 
   // cpu-intcs; Linux's of_irq_init then finds no root controller and panics
   // ("No interrupt controller found"). Each device names its parent instead.
 
-  w.begin_node(fmt::format("memory@{:x}", config.ram.base.value()));
-  w.property_string("device_type", "memory");
-  w.property_u64s("reg", {config.ram.base.value(), config.ram.size});
-  w.end_node();
+  detail::write_memory_node(w, config.ram);
 
   write_cpus(w, config, extensions);
   // The userspace PLIC is a device of the VMM and writes its own node; the
@@ -223,20 +191,13 @@ loader::Result<std::vector<std::byte>> build_riscv64_dtb(const Riscv64DtConfig& 
   if (config.irqchip == RiscvInterruptController::kAia) write_aia(w, config);
   const DtIrqContext irq = riscv64_dt_irq_context(config.cpus, config.irqchip);
   for (const auto& node : config.platform.dt_nodes) node(w, irq);
-  write_chosen(w, config);
-  w.end_node();
-  auto dtb = w.finish();
-  if (!dtb) return std::unexpected(loader::with_context(dtb.error(), "riscv64 device tree"));
-  return dtb;
+  detail::write_chosen_node(
+      w, {config.cmdline, config.platform.stdout_path, config.initrd, config.rng_seed, config.kaslr_seed});
+  return detail::finish_dt(w, kWhat);
 }
 
 loader::Result<GuestAddress> place_riscv64_dtb(loader::GuestMemory& mem, const Riscv64DtConfig& config) {
-  auto layout = plan_fdt_layout(loader::Arch::kRiscv64, config.ram, config.ram.base, 0);
-  if (!layout) return std::unexpected(layout.error());
-  auto dtb = build_riscv64_dtb(config);
-  if (!dtb) return std::unexpected(dtb.error());
-  if (auto r = write_dtb(mem, layout->dtb_slot, *dtb); !r) return std::unexpected(r.error());
-  return layout->dtb_slot;
+  return detail::place_dt(mem, loader::Arch::kRiscv64, config.ram, [&] { return build_riscv64_dtb(config); });
 }
 
 }  // namespace boot

@@ -6,6 +6,69 @@
 
 namespace loader::detail {
 
+Result<ImageHeaderBytes> read_image_header(const ImageSource& src, std::string_view kind) {
+  ImageHeaderBytes h{};
+  if (src.size() < kImageHeaderSize)
+    return fail(ErrorCode::kTruncated, "{}: {:#x} bytes is too short for the {}-byte {} Image header", src.name(),
+                src.size(), kImageHeaderSize, kind);
+  if (auto r = src.read_at(0, h); !r) return std::unexpected(r.error());
+  return h;
+}
+
+Result<void> check_image_magic(const ImageSource& src, const ImageHeaderBytes& h, std::string_view kind,
+                               std::string_view field, uint32_t expected, std::string_view text) {
+  const uint32_t magic = le32(h, kImageMagicOffset);
+  if (magic != expected)
+    return fail(ErrorCode::kBadMagic, "{}: {} Image {} at offset {:#x} is {:#010x}, expected {:#010x} (\"{}\")",
+                src.name(), kind, field, kImageMagicOffset, magic, expected, text);
+  return {};
+}
+
+Result<void> check_little_endian(const ImageSource& src, uint64_t flags) {
+  if (flags & 1)
+    return fail(ErrorCode::kUnsupported, "{}: flags {:#x} at offset {:#x}: big-endian kernel (bit 0) is not supported",
+                src.name(), flags, kImageFlagsOffset);
+  return {};
+}
+
+Result<void> check_text_offset(const ImageSource& src, uint64_t text_offset, uint64_t max) {
+  constexpr uint64_t kAlignment = 0x1000;
+  if (text_offset % kAlignment != 0 || text_offset > max)
+    return fail(ErrorCode::kInvalidField, "{}: text_offset {:#x} at offset {:#x} must be 4 KiB aligned and at most {:#x}",
+                src.name(), text_offset, kImageTextOffsetOffset, max);
+  return {};
+}
+
+Result<void> check_image_size(const ImageSource& src, uint64_t image_size) {
+  if (image_size < src.size())
+    return fail(ErrorCode::kInvalidField, "{}: image_size {:#x} at offset {:#x} is smaller than the file ({:#x} bytes)",
+                src.name(), image_size, kImageSizeOffset, src.size());
+  return {};
+}
+
+void fill_image_info(KernelInfo& info, KernelFormat format, Arch arch, const ImageHeaderBytes& h, uint64_t load_size,
+                     uint64_t text_offset) {
+  info.format = format;
+  info.arch = arch;
+  info.pe_stub = h[0] == std::byte{'M'} && h[1] == std::byte{'Z'};
+  info.load_size = load_size;
+  info.entry = text_offset;  // offset of the first instruction from the 2 MiB aligned base
+  info.relocatable = true;
+  info.alignment = kImageBaseAlignment;
+}
+
+Result<KernelInfo> inspect_parsed_image(Result<ImageHeader> header, const ImageSource& src) {
+  if (!header) return std::unexpected(header.error());
+  header->info.version = find_linux_banner(src);
+  return std::move(header->info);
+}
+
+Result<LoadedKernel> load_parsed_image(Result<ImageHeader> header, const ImageSource& src, GuestMemory& mem,
+                                       const LoadOptions& options) {
+  if (!header) return std::unexpected(header.error());
+  return load_image(*header, src, mem, options);
+}
+
 Result<void> check_arch(Arch kernel, const LoadOptions& options, const std::string& name) {
   if (options.arch && *options.arch != kernel)
     return fail(ErrorCode::kWrongArch, "{}: {} kernel, but {} {} VM was requested", name, to_string(kernel),

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "loader/guest_memory.h"
 #include "loader/image_source.h"
@@ -41,6 +42,29 @@ struct ImageHeader {
   uint64_t load_size = 0;  // image_size, or the file size when the header leaves it 0 (old arm64)
   KernelInfo info;
 };
+
+// The checks both Image headers make, in the order the parsers make them.
+// kind names the format in messages ("arm64", "riscv").
+Result<ImageHeaderBytes> read_image_header(const ImageSource& src, std::string_view kind);
+// The 32-bit magic at kImageMagicOffset; field and text name it ("magic2", "RSC\\x05").
+Result<void> check_image_magic(const ImageSource& src, const ImageHeaderBytes& h, std::string_view kind,
+                               std::string_view field, uint32_t expected, std::string_view text);
+inline constexpr uint64_t kImageFlagsOffset = 24;
+Result<void> check_little_endian(const ImageSource& src, uint64_t flags);
+inline constexpr uint64_t kImageTextOffsetOffset = 8;
+Result<void> check_text_offset(const ImageSource& src, uint64_t text_offset, uint64_t max);
+inline constexpr uint64_t kImageSizeOffset = 16;
+// image_size covers the file and the bss after it.
+Result<void> check_image_size(const ImageSource& src, uint64_t image_size);
+// The KernelInfo fields both formats fill alike: an Image is relocatable and
+// entered at its first byte, text_offset above a 2 MiB aligned base.
+void fill_image_info(KernelInfo& info, KernelFormat format, Arch arch, const ImageHeaderBytes& h, uint64_t load_size,
+                     uint64_t text_offset);
+
+// inspect_*_image and load_*_image around a parser's result.
+Result<KernelInfo> inspect_parsed_image(Result<ImageHeader> header, const ImageSource& src);
+Result<LoadedKernel> load_parsed_image(Result<ImageHeader> header, const ImageSource& src, GuestMemory& mem,
+                                       const LoadOptions& options);
 
 // Parse and validate against the whole Image (src.size() is the Image's size).
 Result<ImageHeader> parse_arm64_header(const ImageSource& src);

@@ -12,6 +12,17 @@ namespace {
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kHugePageSize = 2ull << 20;
 
+// Guest RAM is the guest's data (keys, disk caches) and can be gigabytes: a
+// core dump of the VMM must hold the VMM's state only.
+Result<void> exclude_from_core_dumps(void* host, uint64_t size) {
+  if (madvise(host, size, MADV_DONTDUMP) != 0) {
+    int err = errno;
+    return fail(ErrorCode::kIo, "guest memory: madvise(MADV_DONTDUMP) of {:#x} bytes failed: {}", size,
+                std::strerror(err));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<GuestMemory> GuestMemory::create(std::span<const RegionSpec> specs, MemoryOptions options) {
@@ -47,11 +58,13 @@ Result<GuestMemory> GuestMemory::create(std::span<const RegionSpec> specs, Memor
       return fail(ErrorCode::kIo, "guest memory: mmap of {:#x} bytes for region {} failed: {}", s.size, s.base,
                   std::strerror(err));
     }
+    // Owned by mem from here, so an error below unmaps it.
+    mem.regions_.emplace_back(s.base, s.size, static_cast<std::byte*>(host));
     if (options.huge_pages == HugePages::kTransparent) {
       // Advisory: a host with THP disabled still works, just with 4 KiB pages.
       (void)madvise(host, s.size, MADV_HUGEPAGE);
     }
-    mem.regions_.emplace_back(s.base, s.size, static_cast<std::byte*>(host));
+    if (auto r = exclude_from_core_dumps(host, s.size); !r) return std::unexpected(r.error());
   }
   return mem;
 }
@@ -144,10 +157,14 @@ Result<void> GuestMemory::map_file(GuestAddress addr, int fd, uint64_t file_offs
   if (p == MAP_FAILED) {
     int err = errno;
     // MAP_FIXED failure may leave the range unmapped; put anonymous memory back.
-    mmap(s->data(), mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    if (mmap(s->data(), mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+             0) != MAP_FAILED)
+      (void)exclude_from_core_dumps(s->data(), mapped);
     return fail(ErrorCode::kIo, "map_file: mmap of file offset {:#x} at {} failed: {}", file_offset, addr,
                 std::strerror(err));
   }
+  // A new mapping starts without the region's VM_DONTDUMP.
+  if (auto r = exclude_from_core_dumps(s->data(), mapped); !r) return r;
   // Bytes of the last page past len come from the file; the loader promises zero there.
   if (mapped != len) std::memset(s->data() + len, 0, mapped - len);
   return {};

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 namespace loader {
 namespace {
@@ -24,25 +26,71 @@ Result<void> copy_span(const ImageSource& src, std::span<const std::byte> data, 
   return {};
 }
 
+std::string_view kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "of an unknown file type";
+}
+
+// Closes the descriptor on every refusal; release() hands it on.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 Result<FileImageSource> FileImageSource::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, so
+  // the type can only be checked on a descriptor opened without waiting.
+  // O_NOCTTY: a terminal given by mistake must not become ours.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int err = errno;
+    struct stat st{};
+    // open() of a Unix socket fails with ENXIO, which names no file type.
+    if (err == ENXIO && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+      return fail(ErrorCode::kIo, "{}: is a socket, not a regular file or block device", path);
     return fail(ErrorCode::kIo, "{}: cannot open: {}", path, std::strerror(err));
   }
+  FdGuard guard(fd);
   struct stat st{};
   if (fstat(fd, &st) != 0) {
     int err = errno;
-    ::close(fd);
     return fail(ErrorCode::kIo, "{}: cannot stat: {}", path, std::strerror(err));
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail(ErrorCode::kIo, "{}: not a regular file", path);
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+    return fail(ErrorCode::kIo, "{}: is {}, not a regular file or block device", path, kind_of(st.st_mode));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    // st_size is 0 for a block device: its size is where it ends.
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+      int err = errno;
+      return fail(ErrorCode::kIo, "{}: cannot find the size of the block device: {}", path, std::strerror(err));
+    }
+    size = static_cast<uint64_t>(end);
   }
-  return FileImageSource(fd, static_cast<uint64_t>(st.st_size), path);
+  // Reads are pread()s that must wait for the disk, never fail with EAGAIN.
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    int err = errno;
+    return fail(ErrorCode::kIo, "{}: cannot clear O_NONBLOCK: {}", path, std::strerror(err));
+  }
+  return FileImageSource(guard.release(), size, path);
 }
 
 FileImageSource::FileImageSource(FileImageSource&& other) noexcept

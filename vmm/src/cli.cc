@@ -1,7 +1,6 @@
 #include "vmm/cli.h"
 
 #include <charconv>
-#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -10,7 +9,10 @@
 
 #include "boot/memory_maps.h"
 #include "loader/cmdline.h"
+#include "vmm/console_watch.h"
 #include "vmm/exit_codes.h"
+#include "vmm/expect_pattern.h"
+#include "vmm/text.h"
 
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "unknown"
@@ -18,6 +20,8 @@
 
 namespace vmm {
 namespace po = boost::program_options;
+
+static_assert(ConsoleWatch::kWindow == 4096, "the --expect help text says 4 KiB");
 
 namespace {
 
@@ -52,7 +56,8 @@ po::options_description vm_options() {
       ("console", po::value<std::string>()->value_name("WHERE"),
        "stdio (default; raw mode on a terminal, Ctrl-A x quits), file:PATH, or none")
       ("expect", po::value<std::string>()->value_name("REGEX"),
-       "exit 0 as soon as the console output matches this ECMAScript regular expression")
+       "exit 0 as soon as a console line matches this Perl-compatible (PCRE2) regular expression; on a line "
+       "longer than 4 KiB only its most recent 4 KiB is sure to be searched")
       ("timeout", po::value<std::string>()->value_name("SECS"), "stop the VM after SECS seconds (exit code 6)")
       ("boot-report", po::bool_switch(),
        "print set-up time, times to first console byte, to 'Linux version' and to 'Run /init', exits by kind, "
@@ -82,31 +87,11 @@ po::options_description all_options() {
   return all;
 }
 
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
-
 std::optional<uint64_t> parse_u64(std::string_view text) {
   uint64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
   if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
-}
-
-std::string human_size(uint64_t bytes) {
-  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
-  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
-  return fmt::format("{} bytes", bytes);
 }
 
 std::expected<uint64_t, UsageError> parse_memory(const std::string& text) {
@@ -164,7 +149,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   if (vm["json"].as<bool>()) return usage("--json applies to `vmm inspect` only");
 
   auto kernel = get("kernel");
-  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL; see vmm --help)");
+  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
   if (kernel->empty()) return usage("--kernel: the path is empty");
   options.kernel = *kernel;
 
@@ -213,7 +198,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
                                                                  : loader::kCmdlineCapacityX86Elf;
     loader::Cmdline check(capacity);
     if (auto r = check.append(*cmdline); !r) return usage("--cmdline: {}", r.error().message);
-    options.cmdline = *cmdline;
+    options.cmdline = *cmdline;  // given empty means an empty command line, not the default
   }
 
   if (auto console = get("console")) {
@@ -224,11 +209,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
 
   if (auto expect = get("expect")) {
     if (expect->empty()) return usage("--expect: the pattern is empty (it would match at once)");
-    try {
-      std::regex re(*expect, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return usage("--expect {}: not a valid ECMAScript regular expression: {}", quoted(*expect), e.what());
-    }
+    if (auto pattern = ExpectPattern::compile(*expect); !pattern)
+      return usage("--expect {}: not a valid Perl-compatible (PCRE2) regular expression: {}", quoted(*expect),
+                   pattern.error());
     options.expect = *expect;
   }
 
@@ -333,7 +316,7 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
   if (!positional_args.empty()) {
     if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
-    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL; see vmm --help)",
+    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL)",
                  quoted(positional_args[0]));
   }
   return parse_vm(vm);
@@ -371,6 +354,10 @@ std::string help_text() {
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitInternal));
+}
+
+std::string usage_error_line(const UsageError& error) {
+  return fmt::format("vmm: {} (see vmm --help)\n", error.message);
 }
 
 std::string version_text() { return fmt::format("vmm (minivmm) {}\n", MINIVMM_VERSION); }

@@ -10,25 +10,10 @@
 
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
+#include "vmm/text.h"
 
 namespace vmm {
 namespace {
-
-std::string human_size(uint64_t bytes) {
-  constexpr std::string_view kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  double value = static_cast<double>(bytes);
-  size_t unit = 0;
-  value /= 1024;
-  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
-    value /= 1024;
-    ++unit;
-  }
-  // Whole numbers print without a fraction so that "3 GiB" reads as exact.
-  if (value == static_cast<double>(static_cast<uint64_t>(value)))
-    return fmt::format("{} {}", static_cast<uint64_t>(value), kUnits[unit]);
-  return fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
 
 std::string_view kind_text(PlanRangeKind kind) {
   switch (kind) {
@@ -107,20 +92,6 @@ void riscv64_registers(std::string& out, const boot::Riscv64EntryState& e) {
   reg(out, "satp", e.satp, e.satp == 0 ? "MMU off" : "");
 }
 
-// One line: file names and kernel strings may carry control bytes.
-std::string one_line(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string format_plan(const BootPlan& plan) {
@@ -128,7 +99,7 @@ std::string format_plan(const BootPlan& plan) {
   out += fmt::format("Dry run: {} guest, {} RAM, {} vCPU{} (nothing ran; /dev/kvm was not opened)\n",
                      loader::to_string(plan.arch), human_size(plan.memory), plan.cpus, plan.cpus == 1 ? "" : "s");
   out += fmt::format("Boot protocol: {}\n", plan.protocol);
-  out += fmt::format("Command line:  \"{}\" ({} bytes)\n", one_line(plan.cmdline), plan.cmdline.size());
+  out += fmt::format("Command line:  \"{}\" ({} bytes)\n", escape_control(plan.cmdline), plan.cmdline.size());
   if (plan.dtb_address)
     out += fmt::format("Device tree:   {:#x}, {} bytes\n", *plan.dtb_address, plan.dtb.size());
 
@@ -163,7 +134,7 @@ int run_dry_run(const Options& options, std::FILE* out, std::FILE* err) {
     // Name the kernel unless the message already names what it is about.
     bool named = message.starts_with(options.kernel) || message.starts_with("--") ||
                  (options.initrd && message.starts_with(*options.initrd));
-    fmt::print(err, "{}\n", named ? "vmm: " + one_line(message) : error_line(options.kernel, message));
+    fmt::print(err, "{}\n", named ? "vmm: " + escape_control(message) : error_line(options.kernel, message));
     return kExitLoad;
   }
   if (options.dump_dtb) {
@@ -171,12 +142,12 @@ int run_dry_run(const Options& options, std::FILE* out, std::FILE* err) {
     if (file) file.write(reinterpret_cast<const char*>(plan->dtb.data()), static_cast<std::streamsize>(plan->dtb.size()));
     if (file) file.close();
     if (!file) {
-      fmt::print(err, "vmm: --dump-dtb {}: cannot write: {}\n", one_line(*options.dump_dtb), std::strerror(errno));
+      fmt::print(err, "vmm: --dump-dtb {}: cannot write: {}\n", escape_control(*options.dump_dtb), std::strerror(errno));
       return kExitUsage;
     }
   }
   std::string text = format_plan(*plan);
-  if (options.dump_dtb) text += fmt::format("\nDevice tree written to {}\n", one_line(*options.dump_dtb));
+  if (options.dump_dtb) text += fmt::format("\nDevice tree written to {}\n", escape_control(*options.dump_dtb));
   fmt::print(out, "{}", text);
   std::fflush(out);
   return kExitOk;

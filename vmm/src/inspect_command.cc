@@ -12,23 +12,10 @@
 #include "loader/kernel_loader.h"
 #include "vmm/exit_codes.h"
 #include "vmm/json_writer.h"
+#include "vmm/text.h"
 
 namespace vmm {
 namespace {
-
-// Kernel files are untrusted: never let their bytes reach the terminal raw.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string size_text(uint64_t bytes) {
   if (bytes >= (1ull << 20)) return fmt::format("{:#x} ({:.1f} MiB)", bytes, static_cast<double>(bytes) / (1 << 20));
@@ -41,23 +28,23 @@ std::string_view yes_no(bool b) { return b ? "yes" : "no"; }
 }  // namespace
 
 std::string error_line(std::string_view file, std::string_view message) {
-  std::string msg = printable(message);
-  std::string name = printable(file);
+  std::string msg = escape_control(message);
+  std::string name = escape_control(file);
   if (msg.starts_with(name + ":")) return fmt::format("vmm: {}", msg);
   return fmt::format("vmm: {}: {}", name, msg);
 }
 
 std::string format_inspect_table(std::string_view file, const loader::KernelInfo& info) {
   std::vector<std::pair<std::string, std::string>> rows = {
-      {"file", printable(file)},
+      {"file", escape_control(file)},
       {"format", std::string(loader::to_string(info.format))},
       {"architecture", std::string(loader::to_string(info.arch))},
       {"compression", std::string(loader::to_string(info.compression))},
       {"payload compression", std::string(loader::to_string(info.payload_compression))},
       {"EFI PE stub", std::string(yes_no(info.pe_stub))},
       {"EFI zboot", std::string(yes_no(info.efi_zboot))},
-      {"kernel version", info.version.empty() ? "(not found)" : printable(info.version)},
-      {"protocol version", info.protocol_version.empty() ? "-" : printable(info.protocol_version)},
+      {"kernel version", info.version.empty() ? "(not found)" : escape_control(info.version)},
+      {"protocol version", info.protocol_version.empty() ? "-" : escape_control(info.protocol_version)},
       {info.arch == loader::Arch::kX86_64 ? "entry (64-bit)" : "entry", info.format == loader::KernelFormat::kElf
                              ? fmt::format("{:#x}", info.entry)
                              : fmt::format("{:#x} (offset from the load address)", info.entry)},
@@ -79,8 +66,8 @@ std::string format_inspect_table(std::string_view file, const loader::KernelInfo
     std::vector<std::array<std::string, 4>> table;
     table.push_back({"name", "offset", "value", "note"});
     for (const auto& f : info.fields)
-      table.push_back({printable(f.name), fmt::format("{:#x}", f.offset), fmt::format("{:#x}", f.value),
-                       printable(f.note)});
+      table.push_back({escape_control(f.name), fmt::format("{:#x}", f.offset), fmt::format("{:#x}", f.value),
+                       escape_control(f.note)});
     std::array<size_t, 3> widths{};
     for (const auto& row : table)
       for (size_t i = 0; i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());

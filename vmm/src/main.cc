@@ -20,7 +20,7 @@ int run(int argc, char** argv) {
   const char* const* args = argv;
   auto options = vmm::parse_command_line(std::span(args + (argc > 0 ? 1 : 0), argc > 0 ? argc - 1 : 0));
   if (!options) {
-    fmt::print(stderr, "vmm: {} (see vmm --help)\n", options.error().message);
+    fmt::print(stderr, "{}", vmm::usage_error_line(options.error()));
     return vmm::kExitUsage;
   }
   switch (options->command) {

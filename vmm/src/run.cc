@@ -140,9 +140,8 @@ int run_vm(const Options& options) {
     print_error(sink.error());
     return kExitUsage;
   }
-  std::optional<std::regex> expect;
-  if (options.expect) expect.emplace(*options.expect, std::regex::ECMAScript);
-  ConsoleWatch watch(expect);
+  // The CLI has compiled the pattern once already; a failure here is a bug.
+  ConsoleWatch watch(options.expect);
   ExitPolicy policy(options.expect.has_value());
 
   asio::io_context io;
@@ -278,6 +277,7 @@ int run_vm(const Options& options) {
       if (!where.empty()) fmt::print(stderr, "vmm: vCPU {}{}\n", vcpu.id(), where);
     }
   }
+  if (auto note = watch.take_note()) print_error(*note);
   uint64_t dropped = batch.dropped() + output.dropped();
   if (dropped != 0) {
     print_error(fmt::format("{} bytes of guest console output were dropped{}", dropped,

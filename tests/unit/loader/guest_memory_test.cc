@@ -1,14 +1,69 @@
 #include "loader/guest_memory.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace loader {
 namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
+
+// The VmFlags of the mapping that holds addr, from /proc/self/smaps ("" if none).
+std::string vm_flags_at(const void* addr) {
+  auto a = reinterpret_cast<uintptr_t>(addr);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long start = 0, end = 0;
+    // Only a mapping's header line starts with "start-end" in hex.
+    if (std::sscanf(line.c_str(), "%lx-%lx", &start, &end) == 2) {
+      inside = a >= start && a < end;
+      continue;
+    }
+    if (inside && line.starts_with("VmFlags:")) return line.substr(8) + " ";
+  }
+  return "";
+}
+
+TEST(GuestMemory, EveryRegionIsLeftOutOfCoreDumps) {
+  std::array specs{RegionSpec{GuestAddress(0), 2 * kMiB}, RegionSpec{GuestAddress(4 * kMiB), kMiB}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem) << mem.error().message;
+  ASSERT_EQ(mem->regions().size(), 2u);
+  for (const auto& region : mem->regions()) {
+    for (uint64_t offset : {uint64_t{0}, region.size() - 1}) {
+      std::string flags = vm_flags_at(region.host() + offset);
+      ASSERT_NE(flags, "") << "no mapping found for region " << std::hex << region.base().value();
+      EXPECT_NE(flags.find(" dd "), std::string::npos) << "region " << std::hex << region.base().value() << " VmFlags:" << flags;
+    }
+  }
+}
+
+TEST(GuestMemory, AFileMappedIntoARegionIsLeftOutOfCoreDumpsToo) {
+  char path[] = "/tmp/minivmm_map_file_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  std::vector<char> bytes(3 * 4096 + 100, 'k');
+  ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  std::array specs{RegionSpec{GuestAddress(0), 2 * kMiB}};
+  auto mem = GuestMemory::create(specs);
+  ASSERT_TRUE(mem) << mem.error().message;
+  auto r = mem->map_file(GuestAddress(kMiB), fd, 0, bytes.size());
+  close(fd);
+  ASSERT_TRUE(r) << r.error().message;
+  std::string flags = vm_flags_at(mem->regions()[0].host() + kMiB);
+  EXPECT_NE(flags.find(" dd "), std::string::npos) << "VmFlags:" << flags;
+}
 
 TEST(GuestMemory, RejectsOverlappingRegions) {
   std::array specs{RegionSpec{GuestAddress(0), 2 * kMiB}, RegionSpec{GuestAddress(kMiB), 2 * kMiB}};

@@ -11,6 +11,7 @@ namespace vmm {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::expected<Options, UsageError> parse(std::initializer_list<const char*> args) {
   std::vector<const char*> v(args);
@@ -34,7 +35,7 @@ TEST(Cli, KernelAloneGivesDefaults) {
   EXPECT_EQ(o.command, Command::kRun);
   EXPECT_EQ(o.kernel, "bzImage");
   EXPECT_FALSE(o.initrd);
-  EXPECT_FALSE(o.cmdline.has_value());
+  EXPECT_FALSE(o.cmdline.has_value()) << "not given: the VMM's default applies";
   EXPECT_EQ(o.memory, 512ull << 20);
   EXPECT_EQ(o.cpus, 1u);
   EXPECT_EQ(o.arch, host_arch());
@@ -62,7 +63,8 @@ TEST(Cli, EveryOptionIsParsed) {
                      "Run /init", "--timeout", "30", "--boot-report"});
   EXPECT_EQ(o.kernel, "k");
   EXPECT_EQ(o.initrd, "rd.cpio");
-  EXPECT_EQ(o.cmdline, "console=ttyS0 -- init");
+  ASSERT_TRUE(o.cmdline.has_value());
+  EXPECT_EQ(*o.cmdline, "console=ttyS0 -- init");
   EXPECT_EQ(o.memory, 2ull << 30);
   EXPECT_EQ(o.cpus, 4u);
   EXPECT_EQ(o.arch, loader::Arch::kX86_64);
@@ -79,7 +81,14 @@ TEST(Cli, EqualsSyntaxWorks) {
   auto o = parse_ok({"--kernel=k", "--memory=64M", "--cmdline=-- single"});
   EXPECT_EQ(o.kernel, "k");
   EXPECT_EQ(o.memory, 64ull << 20);
-  EXPECT_EQ(o.cmdline, "-- single");
+  ASSERT_TRUE(o.cmdline.has_value());
+  EXPECT_EQ(*o.cmdline, "-- single");
+}
+
+TEST(Cli, AnExplicitlyEmptyCmdlineIsGivenAndEmpty) {
+  auto o = parse_ok({"--kernel", "k", "--cmdline", ""});
+  ASSERT_TRUE(o.cmdline.has_value()) << "an empty --cmdline must not fall back to the default";
+  EXPECT_EQ(*o.cmdline, "");
 }
 
 TEST(Cli, DryRunWithDtbDump) {
@@ -236,8 +245,33 @@ TEST(Cli, BadConsole) {
 TEST(Cli, BadExpectRegex) {
   auto e = parse_error({"--kernel", "k", "--expect", "Run (/init"});
   EXPECT_THAT(e, HasSubstr("--expect 'Run (/init'"));
-  EXPECT_THAT(e, HasSubstr("ECMAScript"));
+  EXPECT_THAT(e, HasSubstr("PCRE2"));
+  EXPECT_THAT(e, HasSubstr("missing closing parenthesis at offset 10"));
   EXPECT_THAT(parse_error({"--kernel", "k", "--expect", ""}), HasSubstr("empty"));
+}
+
+TEST(Cli, ExpectTakesPerlSyntaxThatECMAScriptRefuses) {
+  // Possessive quantifiers and inline flags are PCRE2, not ECMAScript.
+  for (const char* pattern : {"(?i)login:", "a++b", "\\Qa.b\\E"}) {
+    auto o = parse({"--kernel", "k", "--expect", pattern});
+    ASSERT_TRUE(o) << pattern << ": " << o.error().message;
+    EXPECT_EQ(o->expect, pattern);
+  }
+}
+
+TEST(Cli, UsageErrorsSayWhereHelpIsOnce) {
+  for (auto args : {std::initializer_list<const char*>{},
+                    std::initializer_list<const char*>{"--kernel", "k", "extra"},
+                    std::initializer_list<const char*>{"--kernel", "k", "--memory", "12Q"},
+                    std::initializer_list<const char*>{"inspect"},
+                    std::initializer_list<const char*>{"--kernel", "k", "--bogus"}}) {
+    auto r = parse(args);
+    ASSERT_FALSE(r);
+    std::string line = usage_error_line(r.error());
+    EXPECT_EQ(line, "vmm: " + r.error().message + " (see vmm --help)\n");
+    size_t first = line.find("vmm --help");
+    EXPECT_EQ(line.find("vmm --help", first + 1), std::string::npos) << line;
+  }
 }
 
 TEST(Cli, BadTimeout) {
@@ -313,6 +347,9 @@ TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
     EXPECT_THAT(help, HasSubstr(option));
   for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  70 "})
     EXPECT_THAT(help, HasSubstr(code));
+  EXPECT_THAT(help, HasSubstr("Perl-compatible (PCRE2) regular expression"));
+  EXPECT_THAT(help, HasSubstr("most recent 4 KiB"));
+  EXPECT_THAT(help, Not(HasSubstr("ECMAScript")));
 }
 
 }  // namespace

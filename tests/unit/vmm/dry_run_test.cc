@@ -4,6 +4,7 @@
 // from the kernel files' headers.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -580,6 +581,32 @@ TEST_F(DryRun, MemoryBelowTheArchitecturesMinimumIsAUsageError) {
   EXPECT_EQ(r.exit_code, kExitUsage) << r.err;
   EXPECT_THAT(r.err, HasSubstr("at least 64 MiB"));
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+}
+
+TEST_F(DryRun, AnExplicitlyEmptyCmdlineStaysEmpty) {
+  for (const char* arch : {"x86_64", "aarch64"}) {
+    std::vector<std::byte> image = std::string(arch) == "x86_64" ? test_support::build_bzimage().bytes
+                                                                 : test_support::build_arm64_image();
+    std::string file = write_file("kernel", image);
+    auto r = run({"--kernel", file, "--arch", arch, "--cmdline", "", "--dry-run"});
+    EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("Command line:  \"\" (0 bytes)")) << arch << ": not the console=ttyS0 default";
+    auto defaulted = run({"--kernel", file, "--arch", arch, "--dry-run"});
+    EXPECT_THAT(defaulted.out, HasSubstr("console=ttyS0")) << arch << ": the default when --cmdline is absent";
+  }
+}
+
+TEST_F(DryRun, FifoKernelOrInitrdIsALoadErrorWithoutBlocking) {
+  std::string fifo = (tmp_ / "fifo").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string image = write_file("Image", test_support::build_arm64_image());
+  for (const auto& args : {std::vector<std::string>{"--kernel", fifo, "--dry-run"},
+                           std::vector<std::string>{"--kernel", image, "--arch", "aarch64", "--initrd", fifo, "--dry-run"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, kExitLoad) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(fifo + ": is a FIFO"));
+  }
 }
 
 TEST_F(DryRun, MissingInitrdIsALoadErrorNamingIt) {

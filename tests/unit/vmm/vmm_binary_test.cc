@@ -141,6 +141,17 @@ TEST_F(VmmBinary, NoArgumentsIsAUsageError) {
   EXPECT_THAT(r.err, HasSubstr("no kernel given"));
 }
 
+TEST_F(VmmBinary, UsageErrorsPointToHelpOnce) {
+  for (const auto& args : {std::vector<std::string>{}, std::vector<std::string>{"--kernel", "k", "extra"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, kExitUsage);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    size_t first = r.err.find("vmm --help");
+    ASSERT_NE(first, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("vmm --help", first + 1), std::string::npos) << "said twice: " << r.err;
+  }
+}
+
 TEST_F(VmmBinary, InspectWithoutFileIsAUsageError) {
   auto r = run({"inspect"});
   EXPECT_EQ(r.exit_code, kExitUsage);
@@ -157,6 +168,15 @@ TEST_F(VmmBinary, InspectMissingFile) {
 TEST_F(VmmBinary, InspectDirectory) {
   auto r = run({"inspect", tmp_.string()});
   expect_load_error(r, tmp_.string());
+}
+
+TEST_F(VmmBinary, InspectFifoIsALoadErrorWithoutWaitingForAWriter) {
+  // No writer ever opens it: before the fix vmm blocked in open() forever.
+  std::string path = (tmp_ / "kernel.fifo").string();
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto r = run({"inspect", path});
+  expect_load_error(r, path);
+  EXPECT_THAT(r.err, HasSubstr("FIFO"));
 }
 
 TEST_F(VmmBinary, InspectEmptyFile) {

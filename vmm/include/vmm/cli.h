@@ -50,7 +50,7 @@ struct Options {
   loader::Arch arch = loader::Arch::kX86_64;  // parse_command_line sets the host's by default
   BootMode boot = BootMode::kAuto;
   ConsoleOptions console;
-  std::optional<std::string> expect;  // ECMAScript regex, known to compile
+  std::optional<std::string> expect;  // PCRE2 pattern, known to compile (ExpectPattern)
   std::optional<std::chrono::seconds> timeout;
   bool boot_report = false;
   bool dry_run = false;
@@ -80,6 +80,8 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text);
 std::string_view to_string(BootMode mode);
 
 std::string help_text();
+// What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".
+std::string usage_error_line(const UsageError& error);
 std::string version_text();
 
 }  // namespace vmm
