@@ -336,7 +336,7 @@ std::string help_text() {
       "\n"
       "{}\n"
       "Exit codes:\n"
-      "  {:<3} the guest shut down cleanly, --expect matched, or inspect/--dry-run succeeded\n"
+      "  {:<3} the guest powered off or reset on its own, --expect matched, or inspect/--dry-run succeeded\n"
       "  {:<3} bad command-line arguments\n"
       "  {:<3} the kernel or initrd could not be read, parsed or placed in guest memory\n"
       "  {:<3} /dev/kvm is missing or a KVM call failed\n"
@@ -344,6 +344,7 @@ std::string help_text() {
       "  {:<3} --timeout expired before the guest finished\n"
       "  {:<3} the guest shut down before --expect matched\n"
       "  {:<3} stopped by SIGINT or SIGTERM\n"
+      "  {:<3} the guest crashed: a triple fault (x86) or a crash system event\n"
       "  {:<3} internal error (a bug in minivmm)\n"
       "\n"
       "--dry-run loads the kernel and initrd and writes every boot structure into guest memory as a\n"
@@ -353,7 +354,8 @@ std::string help_text() {
       "--memory too small), or 2 when the --dump-dtb file cannot be written.\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
-      static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitInternal));
+      static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitGuestCrash),
+      static_cast<int>(kExitInternal));
 }
 
 std::string usage_error_line(const UsageError& error) {
