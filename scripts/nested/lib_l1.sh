@@ -75,7 +75,7 @@ expect_steps() {
 }
 
 step() {
-  local name=$1 start end rc verdict timed_out='' shell=sh f
+  local name=$1 start end rc secs verdict timed_out='' shell=sh f
   shift
   echo "NESTED-STEP-BEGIN $name"
   if [ -n "${BASH_VERSION:-}" ]; then
@@ -89,15 +89,17 @@ step() {
     '. "$L1_LIB"; [ -z "${STEP_LIB:-}" ] || . "$STEP_LIB"; l1_step_group "$@"' "step-$name" "$@" </dev/null
   rc=$?
   end=$(l1_uptime)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')
   if [ "$rc" -eq 0 ]; then verdict=PASS; passed=$((passed + 1)); else verdict=FAIL; failed=$((failed + 1)); fi
-  # coreutils' timeout exits 124 when the time ran out, busybox's 143 (its
-  # child's SIGTERM); either is a timeout. 137: not gone 10 s after SIGTERM.
+  # coreutils' timeout exits 124 when the time ran out; busybox's exits with
+  # its child's status, 143 (SIGTERM), or 137 (SIGKILL, still there 10 s
+  # later): a timeout too when the step took its whole time.
   case $rc in
-    124|137|143)
-      timed_out=' timed-out'
-      echo "step $name: timed out after ${STEP_TIMEOUT}s (rc=$rc)" ;;
+    124) timed_out=' timed-out' ;;
+    137|143) awk -v s="$secs" -v t="$STEP_TIMEOUT" 'BEGIN {exit !(s >= t)}' && timed_out=' timed-out' ;;
   esac
-  echo "NESTED-STEP $name $verdict rc=$rc secs=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f", b - a}')$timed_out"
+  [ -z "$timed_out" ] || echo "step $name: timed out after ${STEP_TIMEOUT}s (rc=$rc)"
+  echo "NESTED-STEP $name $verdict rc=$rc secs=$secs$timed_out"
 }
 
 # l1_step_group CMD...: the step's shell (setsid made it a process group

@@ -7,8 +7,9 @@
 #  - L1's step runner (lib_l1.sh), run here under bash with coreutils'
 #    timeout (exit 124) and under busybox sh with busybox's timeout (exit
 #    143): its console output, judged by the verdict, passes when every step
-#    passes, fails naming a step that timed out, and names the steps a steps
-#    file that stops early never ran.
+#    passes, fails naming a step that timed out (and stops what it started;
+#    a step that exits 143 on its own is no timeout), and names the steps a
+#    steps file that stops early never ran.
 #
 #   test_verdict.sh     -> prints one line a case; exit 1 if any case is wrong
 set -uo pipefail
@@ -95,8 +96,9 @@ step step-lib-fn helper arg
 EOF
 echo 'helper() { [ "$1" = arg ]; }' >"$tmp/step_lib.sh"
 cat >"$tmp/steps_timeout.sh" <<'EOF'
-expect_steps quick slow after
+expect_steps quick killed slow after
 step quick true
+step killed sh -c 'kill -TERM $$'
 step slow sh -c 'sleep 30 & echo $! >slow.pid; wait'
 step after true
 EOF
@@ -122,7 +124,8 @@ for shell in "${shells[@]}"; do
   check "runner ($shell): every step passes" 0 0 "all 3 declared steps passed"
   run_l1 "$shell" "$sh" "$tmp/steps_timeout.sh" "$dir"
   want_rc=124; [ "$shell" = busybox ] && want_rc=143
-  check "runner ($shell): a step times out (rc $want_rc)" 1 0 "step(s) failed: slow (timed out)" \
+  # A step SIGTERMed by anything else fails with 143 too, but is no timeout.
+  check "runner ($shell): a step times out (rc $want_rc)" 1 0 "2 step(s) failed: killed slow (timed out)" \
     "NESTED-STEP slow FAIL rc=$want_rc"
   # What the timed-out step started is stopped with it (gone, or a zombie
   # that nobody reaped yet).
