@@ -50,7 +50,14 @@ check_binaries() {
 step sysroot bash scripts/build_sysroot.sh "$arch"
 # trixie's Boost.Program_options (g++ 14) does not link with gcc 12; rebuild it.
 [ "$arch" != riscv64 ] || step boost bash scripts/build_boost_program_options.sh
-step configure cmake --preset "cross-$arch"
+# g++-12 for riscv64 (shared_ptr with the mutex lock policy) reports a false
+# -Warray-bounds in the inlined ~expected<shared_ptr<Plic>> of
+# tests/unit/devices/plic_test.cc at -O3: a warning here, not an error, until
+# the test or the toolchain file avoids it. The flag stays in the tree's cache,
+# so the nested proof's configure of the same tree keeps it.
+extra=()
+[ "$arch" != riscv64 ] || extra=(-DCMAKE_CXX_FLAGS=-Wno-error=array-bounds)
+step configure cmake --preset "cross-$arch" ${extra[@]+"${extra[@]}"}
 step build cmake --build --preset "cross-$arch" -j "$jobs"
 step static check_binaries
 step ctest ctest --preset "cross-$arch" -j "$jobs"
