@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README's test command: installs what is missing, fetches the real kernels,
-# builds, and runs every test layer (unit, ASan+UBSan, fuzzers, KVM, nested).
+# builds, and runs every test layer (the nested harness's own logic, unit,
+# ASan+UBSan, fuzzers, the aarch64/riscv64 unit tests under qemu-user, KVM,
+# nested). Ends with each layer's time and "layers: N passed, 0 failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,11 +11,22 @@ export MINIVMM_REQUIRE_KERNELS=1
 export MINIVMM_KERNEL_CACHE=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 
 # Every layer runs under set -e: reaching the next step means the last passed.
-layers=0
-step() { layers=$((layers + 1)); printf '\n=== %s ===\n' "$*"; }
+layers=0 layer_start=$SECONDS layer_name=''
+times=()
+layer_done() {
+  [ -z "$layer_name" ] || times+=("$(printf '%5ds  %s' $((SECONDS - layer_start)) "$layer_name")")
+}
+step() {
+  layer_done
+  layers=$((layers + 1)) layer_start=$SECONDS layer_name=$*
+  printf '\n=== %s ===\n' "$*"
+}
 
 step "setup"
 bash scripts/setup.sh
+
+step "nested harness logic: verdicts and the L1 step runner (no QEMU)"
+bash scripts/nested/test_verdict.sh
 
 step "fetch real kernels"
 bash scripts/fetch_kernels.sh
@@ -40,6 +53,16 @@ bash scripts/nested/test_aarch64.sh
 step "nested proof: riscv64 (static cross-built minivmm inside a riscv64 L1 under QEMU TCG)"
 bash scripts/nested/test_riscv64.sh
 
+# The unit tests of tests/unit/*/arch/aarch64|riscv64 build only in the cross
+# trees, which the nested proofs above just built: nothing left to build.
+step "aarch64-only unit tests under qemu-aarch64-static (cross-aarch64 tree)"
+bash scripts/test_cross.sh --arch-only aarch64
+
+step "riscv64-only unit tests under qemu-riscv64-static (cross-riscv64 tree)"
+bash scripts/test_cross.sh --arch-only riscv64
+
+layer_done
 echo
-echo "all test layers passed"
+echo "all test layers passed; time per layer:"
+printf '  %s\n' "${times[@]}"
 echo "layers: ${layers} passed, 0 failed"

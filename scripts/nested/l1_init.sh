@@ -5,14 +5,9 @@
 # (l1_runner.sh) on the steps file named on the kernel command line. Every
 # state is reported with a NESTED-* marker line for the host to read.
 export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-[ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
-
-uptime() { cut -d' ' -f1 /proc/uptime; }
-fail() { echo "NESTED-L1-ERROR $*"; poweroff -f; sleep 5; reboot -f; }
-echo "NESTED-L1-INIT uptime=$(uptime)"
+# shellcheck source=lib_l1.sh
+. /lib/lib_l1.sh
+l1_start
 
 runner='' steps='' project='' interactive=0
 for arg in $(cat /proc/cmdline); do
@@ -24,20 +19,16 @@ for arg in $(cat /proc/cmdline); do
   esac
 done
 [ -n "$runner" ] && [ -n "$steps" ] && [ -n "$project" ] ||
-  fail "kernel command line lacks minivmm.runner=, minivmm.steps= or minivmm.project="
+  l1_fail "kernel command line lacks minivmm.runner=, minivmm.steps= or minivmm.project="
 
-for m in $(cat /lib/modules/load.order); do
-  args=
-  # Nested paging is what makes L2 usable under TCG; ask for it explicitly.
-  [ "$m" = kvm_amd ] && args="nested=1 npt=1"
-  insmod "/lib/modules/$m.ko" $args || fail "insmod $m failed"
-done
-[ -c /dev/kvm ] || fail "/dev/kvm did not appear after loading kvm_amd"
+# Nested paging is what makes L2 usable under TCG; ask for it explicitly.
+l1_load_modules /lib/modules "kvm_amd:nested=1 npt=1"
+[ -c /dev/kvm ] || l1_fail "/dev/kvm did not appear after loading kvm_amd"
 echo "NESTED-L1-KVM nested=$(cat /sys/module/kvm_amd/parameters/nested) npt=$(cat /sys/module/kvm_amd/parameters/npt)"
 
 mkdir -p /host /rw /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host ||
-  fail "cannot mount the host root (9p tag hostroot)"
+  l1_fail "cannot mount the host root (9p tag hostroot)"
 mount -t tmpfs -o size=1536m tmpfs /rw
 mkdir -p /rw/upper /rw/work
 # The overlay keeps the host's /tmp (build trees may live there) visible and
@@ -45,7 +36,7 @@ mkdir -p /rw/upper /rw/work
 overlay=1
 if ! mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot; then
   echo "NESTED-L1-WARN overlay over 9p failed; the host root stays read-only"
-  mount --bind /host /newroot || fail "cannot bind /host"
+  mount --bind /host /newroot || l1_fail "cannot bind /host"
   overlay=0
 fi
 mount -t proc proc /newroot/proc
@@ -58,18 +49,15 @@ if [ "$overlay" = 0 ]; then
   mount -t tmpfs tmpfs /newroot/tmp
   mount -t tmpfs tmpfs /newroot/run
 fi
-[ -f "/newroot$runner" ] || fail "runner $runner not visible in the host root"
-[ -f "/newroot$steps" ] || fail "steps file $steps not visible in the host root"
+[ -f "/newroot$runner" ] || l1_fail "runner $runner not visible in the host root"
+[ -f "/newroot$steps" ] || l1_fail "steps file $steps not visible in the host root"
 
-echo "NESTED-L1-UP uptime=$(uptime)"
+echo "NESTED-L1-UP uptime=$(l1_uptime)"
 env_args="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=${TERM:-linux} TMPDIR=/tmp"
 if [ "$interactive" = 1 ]; then
   setsid cttyhack env -i $env_args chroot /newroot /bin/bash "$runner" "$project" "$steps"
 else
   env -i $env_args chroot /newroot /bin/bash "$runner" "$project" "$steps"
 fi
-echo "NESTED-L1-EXIT rc=$? uptime=$(uptime)"
-sync
-poweroff -f
-sleep 5
-reboot -f
+echo "NESTED-L1-EXIT rc=$? uptime=$(l1_uptime)"
+l1_poweroff

@@ -16,8 +16,10 @@
 #   --step-timeout SECS  each step (default 300)
 #   --verbose            stream the whole console, not only the markers
 #
-# Passes when every step passed and L1 finished (NESTED-DONE); otherwise
-# prints the last 40 console lines and exits 1. The console log is kept in
+# L1 runs the steps file with the shared runner (lib_l1.sh). Passes when
+# every step it declared (expect_steps) reported PASS and L1 finished
+# (NESTED-DONE; lib_verdict.sh); otherwise prints the last 40 console lines
+# and exits 1. The console log is kept in
 # ~/.cache/minivmm/nested/aarch64/console.log.
 set -euo pipefail
 
@@ -36,7 +38,7 @@ while (($#)); do
     --timeout) overall_timeout=$2; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --verbose) verbose=1 ;;
-    -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown option '$1'" ;;
   esac
   shift
@@ -75,6 +77,7 @@ cp "$kernel" "$stage/l2/Image"
 cp "$l2_gz" "$stage/l2/Image.gz"
 cp "$l2_initrd" "$stage/l2/initramfs.cpio.gz"
 cp "$here/lib_aarch64_l2.sh" "$stage/nested/lib.sh"
+cp "$here/lib_l1.sh" "$stage/nested/lib_l1.sh"
 { echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aarch64.sh" \
   --add "$stage/minivmm:/minivmm" --add "$stage/l2:/l2" --add "$stage/nested:/nested" \
@@ -84,27 +87,6 @@ l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aar
 qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -smp 1 -m 2048
       -nographic -no-reboot -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyAMA0 panic=-1 quiet")
 
-log=$nested_cache/console.log
-[ -f "$log" ] && mv -f "$log" "$log.1"
-: >"$log"
-echo "run_aarch64: L1 = ${qemu[*]:0:12} ... (console: $log)"
-start=$EPOCHREALTIME
-elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
-set +e
-timeout -k 10 "$overall_timeout" "${qemu[@]}" </dev/null 2>&1 |
-  while IFS= read -r line; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line" >>"$log"
-    if ((verbose)); then
-      printf '  | %s\n' "$line"
-    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
-      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
-    fi
-  done
-rc=${PIPESTATUS[0]}
-set -e
-echo "run_aarch64: whole run $(elapsed)s"
-
-# shellcheck source=lib_verdict.sh
-source "$here/lib_verdict.sh"
-nested_verdict run_aarch64 "$log" "$rc" "$overall_timeout" || exit 1
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_run run_aarch64 "$nested_cache/console.log" "$overall_timeout" "$verbose" "${qemu[@]}" || exit 1

@@ -4,16 +4,16 @@
 # OpenSBI and Debian trixie's riscv64 kernel, which loads kvm.ko and offers
 # /dev/kvm. The host's binaries are x86, so L1 does not share the host root:
 # everything it runs comes in its initramfs, from PAYLOAD_DIR (mounted at
-# /minivmm), whose steps.sh holds `step NAME CMD [ARG...]` lines (see
-# l1_init_riscv64.sh).
+# /minivmm), whose steps.sh holds `expect_steps NAME...` and
+# `step NAME CMD [ARG...]` lines (the shared runner: lib_l1.sh).
 #
 #   run_riscv64.sh [--timeout SECS] [--step-timeout SECS] [--verbose] PAYLOAD_DIR
 #
 # Each step prints NESTED-STEP NAME PASS|FAIL on the console; the run passes
-# when every step passed and L1 finished (NESTED-DONE). Otherwise the last 40
-# console lines (of each failed step, and of the whole console) are printed
-# and the exit status is 1. The console log is kept in
-# ~/.cache/minivmm/nested/riscv64/console.log.
+# when every declared step reported PASS and L1 finished (NESTED-DONE;
+# lib_verdict.sh). Otherwise the last 40 console lines (of each failed step,
+# and of the whole console) are printed and the exit status is 1. The
+# console log is kept in ~/.cache/minivmm/nested/riscv64/console.log.
 set -euo pipefail
 
 die() { echo "run_riscv64: error: $*" >&2; exit 1; }
@@ -56,34 +56,16 @@ staged=$nested_cache/payload
 rm -rf "$staged"
 cp -a "$payload" "$staged"
 { echo "STEP_TIMEOUT=$step_timeout"; cat "$payload/steps.sh"; } >"$staged/steps.sh"
+cp "$here/lib_l1.sh" "$staged/lib_l1.sh"
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_riscv64.sh" \
   --add "$modules_dir:/lib/modules" --add "$staged:/minivmm" \
   --output "$nested_cache/l1-initramfs.cpio.gz" riscv64 | tail -n1)
 
+# shellcheck disable=SC2054 # commas belong to QEMU option values
 qemu=(qemu-system-riscv64 -M virt -cpu rv64,h=true -smp 1 -m 2048 -bios default -no-reboot
-      -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyS0 quiet panic=-1")
+      -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyS0 quiet panic=-1"
+      -display none -monitor none -serial stdio)
 
-log=$nested_cache/console.log
-[ -f "$log" ] && mv -f "$log" "$log.1"
-: >"$log"
-echo "run_riscv64: L1 = ${qemu[*]:0:12} ... (console: $log)"
-start=$EPOCHREALTIME
-elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
-set +e
-timeout -k 10 "$overall_timeout" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
-  while IFS= read -r line; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line" >>"$log"
-    if ((verbose)); then
-      printf '  | %s\n' "$line"
-    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
-      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
-    fi
-  done
-rc=${PIPESTATUS[0]}
-set -e
-echo "run_riscv64: whole run $(elapsed)s"
-
-# shellcheck source=lib_verdict.sh
-source "$here/lib_verdict.sh"
-nested_verdict run_riscv64 "$log" "$rc" "$overall_timeout" || exit 1
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_run run_riscv64 "$nested_cache/console.log" "$overall_timeout" "$verbose" "${qemu[@]}" || exit 1

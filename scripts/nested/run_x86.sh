@@ -16,11 +16,13 @@
 #   --verbose            stream the whole console, not only the markers
 #
 # A steps file is bash, sourced in L1 from the project directory, made of
+#   expect_steps NAME...       the steps it runs (see lib_l1.sh)
 #   step NAME CMD [ARG...]
-# lines; each prints NESTED-STEP NAME PASS|FAIL rc=N on the console. The run
-# passes when every step passed and L1 finished (NESTED-DONE); otherwise the
-# last 40 console lines are printed and the exit status is 1. The console log
-# is kept in ~/.cache/minivmm/nested/x86/console.log.
+# lines; each step prints NESTED-STEP NAME PASS|FAIL rc=N on the console. The
+# run passes when every declared step reported PASS and L1 finished
+# (NESTED-DONE; lib_verdict.sh); otherwise the last 40 console lines are
+# printed and the exit status is 1. The console log is kept in
+# ~/.cache/minivmm/nested/x86/console.log.
 set -euo pipefail
 
 die() { echo "run_x86: error: $*" >&2; exit 1; }
@@ -39,7 +41,7 @@ while (($#)); do
     --verbose) verbose=1 ;;
     --interactive) interactive=1 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option '$1'" ;;
     *) break ;;
   esac
@@ -70,7 +72,8 @@ bash "$here/collect_modules.sh" "$kernel_cache/amd64/modules" "$modules_dir" \
   virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
   9pnet 9pnet_virtio netfs fscache 9p overlay
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init.sh" \
-  --add "$modules_dir:/lib/modules" --output "$nested_cache/l1-initramfs.cpio.gz" amd64 | tail -n1)
+  --add "$modules_dir:/lib/modules" --add "$here/lib_l1.sh:/lib/lib_l1.sh" \
+  --output "$nested_cache/l1-initramfs.cpio.gz" amd64 | tail -n1)
 
 # What L1 runs lives in a per-run directory of the cache, which L1 sees at the
 # same path through the 9p share of /.
@@ -104,38 +107,7 @@ if ((interactive)); then
   exit "$rc"
 fi
 
-log=$nested_cache/console.log
-[ -f "$log" ] && mv -f "$log" "$log.1"
-: >"$log"
-echo "run_x86: L1 = ${qemu[*]:0:10} ... (console: $log)"
-start=$EPOCHREALTIME
-elapsed() { awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
-l1_up=
-set +e
-timeout -k 10 "$overall_timeout" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 |
-  while IFS= read -r line; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line" >>"$log"
-    if ((verbose)); then
-      printf '  | %s\n' "$line"
-    elif [[ $line == *NESTED-* && $line != *NESTED-STEP-BEGIN* ]]; then
-      printf '  [%6ss] %s\n' "$(elapsed)" "NESTED-${line#*NESTED-}"
-    fi
-    if [[ $line == *NESTED-L1-UP* && -z $l1_up ]]; then
-      l1_up=$(elapsed)
-      echo "$l1_up" >"$run_dir/l1_up"
-    fi
-  done
-rc=${PIPESTATUS[0]}
-set -e
-total=$(elapsed)
-
-if [ -f "$run_dir/l1_up" ]; then
-  echo "run_x86: L1 up (modules loaded, host root mounted) after $(cat "$run_dir/l1_up")s; whole run ${total}s"
-else
-  echo "run_x86: L1 never came up; whole run ${total}s"
-fi
-
-# shellcheck source=lib_verdict.sh
-source "$here/lib_verdict.sh"
-nested_verdict run_x86 "$log" "$rc" "$overall_timeout" || exit 1
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_run run_x86 "$nested_cache/console.log" "$overall_timeout" "$verbose" \
+  "${qemu[@]}" -display none -monitor none -serial stdio || exit 1

@@ -2,6 +2,7 @@
 # Nested harness steps (aarch64), run by l1_init_aarch64.sh inside L1; the
 # functions are in lib_aarch64_l2.sh. Each boot must reach the initramfs's
 # marker line on the serial console; the SMP boot must report 2 CPUs online.
+expect_steps kvm-integration-tests boot-image-1cpu boot-image-smp2 boot-image-gz
 step kvm-integration-tests kvm_integration_tests
 step boot-image-1cpu    l2_boot MINIVMM-INIT-OK --kernel /l2/Image
 step boot-image-smp2    l2_boot MINIVMM-CPUS=2 --kernel /l2/Image --cpus 2

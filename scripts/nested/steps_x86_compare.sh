@@ -5,6 +5,10 @@
 # command line (functions: lib_x86_l2.sh). The summary step prints
 # NESTED-TIME lines with medians and the ratio to QEMU.
 for run in $(seq "${COMPARE_RUNS:-5}"); do
+  expect_steps "compare-qemu-microvm-$run" "compare-minivmm-linux-$run" "compare-minivmm-pvh-$run"
+done
+expect_steps compare-summary
+for run in $(seq "${COMPARE_RUNS:-5}"); do
   step "compare-qemu-microvm-$run" timed qemu-microvm \
     qemu_l2 "$CLOUD_BZIMAGE" "$L2_CMDLINE" MINIVMM-INIT-OK -M "$QEMU_TUNED_MACHINE"
   step "compare-minivmm-linux-$run" timed minivmm-linux l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux

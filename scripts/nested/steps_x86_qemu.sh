@@ -2,6 +2,7 @@
 # Nested harness steps (x86_64): reference L2 boots under QEMU/KVM inside L1
 # on the same kernel, initramfs and command line as minivmm's (functions:
 # lib_x86_l2.sh). They need no minivmm, so they also check the harness itself.
+expect_steps qemu-microvm-tuned qemu-microvm-default qemu-pc qemu-pvh-vmlinux qemu-smp2-acpi
 step qemu-microvm-tuned qemu_l2 "$CLOUD_BZIMAGE" "$L2_CMDLINE" MINIVMM-INIT-OK -M "$QEMU_TUNED_MACHINE"
 step qemu-microvm-default qemu_l2 "$CLOUD_BZIMAGE" "$L2_CMDLINE" MINIVMM-INIT-OK -M microvm
 step qemu-pc qemu_l2 "$CLOUD_BZIMAGE" "$L2_CMDLINE" MINIVMM-INIT-OK -M pc

@@ -2,6 +2,8 @@
 # Nested harness steps (x86_64): minivmm inside L1 (functions: lib_x86_l2.sh).
 # Each boot must reach the initramfs's marker line on the serial console; the
 # SMP boots must report 2 CPUs online.
+expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
+  boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh

@@ -25,14 +25,7 @@ fi
 rc=0
 bash "$here/run_aarch64.sh" --build-dir "$build_dir" "$@" || rc=$?
 
-log=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64/console.log
-if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
-  echo "test_aarch64: boot reports (from $log):"
-  tr -d '\r' <"$log" | awk '
-    /NESTED-STEP-BEGIN / {sub(/.*NESTED-STEP-BEGIN /, ""); step = $1; next}
-    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
-    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); if ($0 ~ /"Run \/init"/) times[step] = $0; next}
-    {inreport = 0}
-    END {for (s in times) {t = times[s]; sub(/.*:[ ]+/, "", t); print "NESTED-TIME " s " run-init=" t}}'
-fi
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_boot_reports test_aarch64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64/console.log"
 exit "$rc"

@@ -46,13 +46,7 @@ cp "$here/steps_riscv64.sh" "$payload/steps.sh"
 rc=0
 bash "$here/run_riscv64.sh" --timeout 900 --step-timeout 360 "$@" "$payload" || rc=$?
 
-log=$nested_cache/console.log
-if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
-  echo "test_riscv64: boot reports (from $log):"
-  tr -d '\r' <"$log" | awk '
-    /NESTED-STEP-BEGIN / {step = $2; next}
-    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
-    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); next}
-    {inreport = 0}'
-fi
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_boot_reports test_riscv64 "$nested_cache/console.log"
 exit "$rc"

@@ -55,13 +55,7 @@ rc=0
 bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}" || rc=$?
 
 # The boot report of every minivmm boot, per step, from the console log.
-log=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/console.log
-if grep -aq 'minivmm boot report' "$log" 2>/dev/null; then
-  echo "test_x86: boot reports (from $log):"
-  tr -d '\r' <"$log" | awk '
-    /^NESTED-STEP-BEGIN / {step = $2; next}
-    /minivmm boot report/ {inreport = 1; print "  [" step "]"; next}
-    inreport && /^  [a-zA-Z"(]/ {print "    " substr($0, 3); next}
-    {inreport = 0}'
-fi
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+nested_boot_reports test_x86 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/console.log"
 exit "$rc"
