@@ -39,15 +39,7 @@ void sort_layout(std::vector<PlanRange>& layout) {
 
 loader::Result<BootPlan> plan_x86(const Options& options, const boot::MemoryMap& map, loader::GuestMemory& mem,
                                   const Platform& platform) {
-  boot::X86BootRequest request;
-  request.kernel = options.kernel;
-  request.initrd = options.initrd;
-  request.cmdline = platform.cmdline(options);
-  request.cpus = options.cpus;
-  request.entry = options.boot == BootMode::kPvh     ? boot::X86EntryChoice::kPvh
-                  : options.boot == BootMode::kLinux ? boot::X86EntryChoice::kLinux
-                                                     : boot::X86EntryChoice::kAuto;
-  request.platform = platform.describe();
+  const boot::X86BootRequest request = x86_boot_request(options, platform);
   // The same call the real boot makes before it opens /dev/kvm.
   auto prepared = boot::prepare_x86_boot(mem, map, request);
   if (!prepared) return std::unexpected(prepared.error());

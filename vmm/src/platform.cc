@@ -37,6 +37,19 @@ void Platform::connect_irqs(const std::function<devices::IrqLine(const devices::
   }
 }
 
+boot::X86BootRequest x86_boot_request(const Options& options, const Platform& platform) {
+  boot::X86BootRequest request;
+  request.kernel = options.kernel;
+  request.initrd = options.initrd;
+  request.cmdline = platform.cmdline(options);
+  request.cpus = options.cpus;
+  request.entry = options.boot == BootMode::kPvh     ? boot::X86EntryChoice::kPvh
+                  : options.boot == BootMode::kLinux ? boot::X86EntryChoice::kLinux
+                                                     : boot::X86EntryChoice::kAuto;
+  request.platform = platform.describe();
+  return request;
+}
+
 namespace {
 
 using devices::BusKind;

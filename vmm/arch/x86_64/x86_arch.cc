@@ -24,16 +24,7 @@ std::string_view name() { return "x86_64"; }
 
 loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map, const Options& options,
                                       const Platform& platform, std::string& description) {
-  boot::X86BootRequest request;
-  request.kernel = options.kernel;
-  request.initrd = options.initrd;
-  request.cmdline = platform.cmdline(options);
-  request.cpus = options.cpus;
-  request.entry = options.boot == BootMode::kPvh     ? boot::X86EntryChoice::kPvh
-                  : options.boot == BootMode::kLinux ? boot::X86EntryChoice::kLinux
-                                                     : boot::X86EntryChoice::kAuto;
-  request.platform = platform.describe();
-  auto prepared = boot::prepare_x86_boot(mem, map, request);
+  auto prepared = boot::prepare_x86_boot(mem, map, x86_boot_request(options, platform));
   if (!prepared) return std::unexpected(prepared.error());
   description = prepared->description;
   StatePtr state(new State);

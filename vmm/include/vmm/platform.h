@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "boot/platform_description.h"
+#include "boot/x86_boot_path.h"
 #include "devices/bus.h"
 #include "devices/platform_device.h"
 #include "devices/post_code.h"
@@ -63,6 +64,9 @@ class Platform {
   devices::Bus mmio_;
   std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
 };
+
+// What an x86_64 boot loads, for options on this platform (the real boot and the dry run alike).
+boot::X86BootRequest x86_boot_request(const Options& options, const Platform& platform);
 
 // The devices a guest of `arch` gets.
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks);
