@@ -11,6 +11,7 @@
 #include "boot/setup_riscv64.h"
 #include "boot/x86_boot_path.h"
 #include "loader/guest_memory.h"
+#include "vmm/fdt_boot.h"
 #include "vmm/platform.h"
 
 namespace vmm {
@@ -66,20 +67,15 @@ loader::Result<BootPlan> plan_fdt(const Options& options, loader::GuestMemory& m
                                   SetupBoot setup_boot, std::string protocol) {
   const uint64_t ram_base = mem.regions().front().base().value();
   // The same loading the real boot does (vmm/arch/<arch>/ prepare_boot).
-  auto guest = boot::load_fdt_guest(mem, options.arch, options.kernel, options.initrd, platform.cmdline(options));
-  if (!guest) return std::unexpected(guest.error());
   Config boot_config;
-  boot_config.kernel = guest->kernel;
-  boot_config.cpus = options.cpus;
-  boot_config.cmdline = guest->cmdline;
-  boot_config.initrd = guest->initrd;
-  boot_config.platform = platform.describe();
+  std::string description;
+  if (auto r = load_fdt_boot(mem, options, platform, boot_config, description); !r) return std::unexpected(r.error());
   loader::Result<Setup> setup = setup_boot(mem, boot_config);
   if (!setup) return std::unexpected(setup.error());
 
   BootPlan plan;
   plan.protocol = std::move(protocol);
-  plan.cmdline = guest->cmdline;
+  plan.cmdline = boot_config.cmdline;
   plan.entry = setup->entry;
   plan.dtb_address = setup->dtb_address.value();
   plan.dtb = std::move(setup->dtb);

@@ -14,6 +14,7 @@
 #include "loader/initrd.h"
 #include "loader/kernel_loader.h"
 #include "vmm/arch.h"
+#include "vmm/fdt_boot.h"
 #include "vmm/xioctl.h"
 
 namespace vmm::arch {
@@ -30,33 +31,15 @@ void StateDeleter::operator()(State* state) const { delete state; }
 
 std::string_view name() { return "aarch64"; }
 
-namespace {
-using loader::ErrorCode;
-}  // namespace
-
 loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const Options& config,
                                       const Platform& platform, std::string& description) {
-  if (config.boot == BootMode::kPvh) {
-    return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; aarch64 boots an Image");
-  }
-  auto guest =
-      boot::load_fdt_guest(mem, loader::Arch::kAarch64, config.kernel, config.initrd, platform.cmdline(config));
-  if (!guest) return std::unexpected(guest.error());
   StatePtr state(new State);
-  state->boot.kernel = guest->kernel;
-  state->boot.cpus = config.cpus;
-  state->boot.cmdline = guest->cmdline;
-  state->boot.initrd = guest->initrd;
-  state->boot.platform = platform.describe();
+  if (auto r = load_fdt_boot(mem, config, platform, state->boot, description); !r) return std::unexpected(r.error());
   // Written for GICv3 now (so a bad command line or CPU count is reported
   // before KVM is touched) and rewritten if the host only has GICv2.
   auto setup = boot::setup_aarch64_boot(mem, state->boot);
   if (!setup) return std::unexpected(setup.error());
   state->entry = setup->entry;
-  description = fmt::format("arm64 Image{} + device tree",
-                            guest->compression != loader::Compression::kNone
-                                ? fmt::format(" ({}-compressed)", loader::to_string(guest->compression))
-                                : "");
   return state;
 }
 

@@ -30,6 +30,7 @@
 #include "loader/initrd.h"
 #include "loader/kernel_loader.h"
 #include "vmm/arch.h"
+#include "vmm/fdt_boot.h"
 #include "vmm/xioctl.h"
 
 namespace vmm::arch {
@@ -74,30 +75,15 @@ constexpr uint32_t kInterruptUnset = static_cast<uint32_t>(-2);
 
 loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const Options& config,
                                       const Platform& platform, std::string& description) {
-  if (config.boot == BootMode::kPvh)
-    return loader::fail(ErrorCode::kInvalidArgument, "--boot pvh: PVH is an x86_64 boot protocol; riscv64 boots an Image");
-  if (config.cpus > boot::riscv64::kMaxHarts)
-    return loader::fail(ErrorCode::kInvalidArgument, "--cpus {}: the riscv64 memory map has room for {} harts",
-                        config.cpus, boot::riscv64::kMaxHarts);
-  auto guest =
-      boot::load_fdt_guest(mem, loader::Arch::kRiscv64, config.kernel, config.initrd, platform.cmdline(config));
-  if (!guest) return std::unexpected(guest.error());
+  // --cpus is within boot::max_cpus(riscv64), the harts the memory map has room for (cli.cc).
   StatePtr state(new State);
-  state->boot.kernel = guest->kernel;
-  state->boot.cpus = config.cpus;
-  state->boot.cmdline = guest->cmdline;
-  state->boot.initrd = guest->initrd;
-  state->boot.platform = platform.describe();
+  if (auto r = load_fdt_boot(mem, config, platform, state->boot, description); !r) return std::unexpected(r.error());
   // Written with default ISA/timebase now (so a bad command line or CPU
   // count is reported before KVM is touched) and rewritten in vcpus_created
   // with what KVM offers.
   auto setup = boot::setup_riscv64_boot(mem, state->boot);
   if (!setup) return std::unexpected(setup.error());
   state->entry = setup->entry;
-  description = fmt::format("riscv64 Image{} + device tree",
-                            guest->compression != loader::Compression::kNone
-                                ? fmt::format(" ({}-compressed)", loader::to_string(guest->compression))
-                                : "");
   return state;
 }
 
