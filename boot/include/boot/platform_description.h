@@ -39,6 +39,9 @@ struct PlatformDescription {
   std::vector<std::vector<uint8_t>> dsdt_root;    // AML objects at the DSDT's root (\_S5_)
   std::vector<std::vector<uint8_t>> dsdt_sb;      // AML Device() objects inside \_SB
   std::vector<std::string> default_cmdline;       // words used when the user gives no command line
+  // x86_64: complete ACPI tables (checksummed) the XSDT lists besides the
+  // fixed ones, e.g. the PCI host bridge's MCFG.
+  std::vector<std::vector<uint8_t>> acpi_tables;
 };
 
 }  // namespace boot

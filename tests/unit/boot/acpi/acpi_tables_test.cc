@@ -110,6 +110,33 @@ TEST_P(AcpiCpus, ChecksumsPointersAndMadtEntries) {
 
 INSTANTIATE_TEST_SUITE_P(Cpus, AcpiCpus, ::testing::Values(1u, 2u, 8u));
 
+TEST(Acpi, McfgDescribesOneEcamRegion) {
+  auto t = build_mcfg(0xe0000000, 0, 0, 0);
+  ASSERT_EQ(t.size(), 36u + 8u + 16u);
+  EXPECT_EQ(std::string(t.begin(), t.begin() + 4), "MCFG");
+  EXPECT_EQ(checksum_sum(t.data(), t.size()), 0);
+  uint64_t base = 0;
+  for (int i = 7; i >= 0; --i) base = base << 8 | t[44 + i];
+  EXPECT_EQ(base, 0xe0000000u);
+  EXPECT_EQ(t[54], 0) << "start bus";
+  EXPECT_EQ(t[55], 0) << "end bus";
+}
+
+TEST(Acpi, ExtraTablesAreListedInTheXsdt) {
+  auto mem = boot_test::x86_memory(64 * kMiB);
+  PlatformDescription platform;
+  platform.acpi_tables.push_back(build_mcfg(0xe0000000, 0, 0, 0));
+  auto layout = write_acpi_tables(mem, 0xE0000, 0x10000, 1, platform);
+  ASSERT_TRUE(layout.has_value()) << layout.error().message;
+  const uint64_t xsdt = u64(mem, layout->rsdp_addr + 24);
+  ASSERT_EQ(u32(mem, xsdt + 4), 36u + 24u) << "FADT, MADT, MCFG";
+  EXPECT_EQ(boot_test::byte_sum(boot_test::bytes_at(mem, xsdt, 60), 60), 0);
+  const uint64_t mcfg = u64(mem, xsdt + 52);
+  auto head = boot_test::bytes_at(mem, mcfg, 4);
+  EXPECT_EQ(std::string(head.begin(), head.end()), "MCFG");
+  EXPECT_EQ(u64(mem, mcfg + 44), 0xe0000000u);
+}
+
 TEST(Acpi, MadtRejectsZeroAndTooManyCpus) {
   EXPECT_FALSE(build_madt(0).has_value());
   auto r = build_madt(255);
