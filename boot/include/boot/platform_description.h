@@ -21,6 +21,9 @@ enum class IrqTrigger { kEdge, kLevel };
 // controller they hang off.
 struct DtIrqContext {
   uint32_t interrupt_parent = 0;  // phandle of the controller device interrupts go to
+  // The controller's #address-cells: the zero cells of the parent unit
+  // address in an interrupt-map entry (0 for the GIC and PLIC/APLIC nodes here).
+  uint32_t interrupt_parent_address_cells = 0;
   // The 'interrupts' cells for one line in the platform's numbering
   // (aarch64: SPI number; riscv64: PLIC/APLIC source).
   std::function<std::vector<uint32_t>(uint32_t line, IrqTrigger trigger)> cells;
