@@ -14,6 +14,7 @@
 #include "devices/platform_device.h"
 #include "devices/post_code.h"
 #include "devices/serial_16550a.h"
+#include "loader/guest_memory.h"
 #include "loader/kernel.h"
 #include "vmm/cli.h"
 #include "vmm/error.h"
@@ -23,7 +24,8 @@ namespace vmm {
 // Where a VM's devices send what the VMM must act on.
 struct PlatformSinks {
   devices::MachineControl control;                 // guest poweroff/reset requests (vCPU threads)
-  std::function<void(std::byte)> console_output;  // the console UART's transmitted bytes (vCPU threads)
+  std::function<void(std::byte)> console_output;  // the console UART's and virtio-console's bytes (vCPU threads)
+  std::function<void(std::string_view)> log = nullptr;  // one line about a device (a virtio device needing a reset); may be empty
 };
 
 class Platform {
@@ -64,7 +66,12 @@ class Platform {
   std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
 };
 
-// The devices a guest of `arch` gets.
-Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks);
+// The devices a guest of `arch` gets. The virtio devices read and write
+// `memory`, which must outlive the platform. Errors about something the user
+// named (an unopenable --disk) start with the option's name: they are load
+// errors (exit 3), every other one is a bug.
+Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
+                                                 loader::GuestMemory& memory);
+bool is_user_input_error(const Error& error);
 
 }  // namespace vmm
