@@ -1,5 +1,9 @@
 #include "boot/acpi/acpi_tables.h"
 #include "../platform_for_tests.h"
+#include "devices/pci/pci_root.h"
+#include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtio_rng.h"
 
 #include <gtest/gtest.h>
 
@@ -226,6 +230,41 @@ TEST_F(Iasl, DsdtDescribesCom1) {
   EXPECT_EQ(std::system(cmd.c_str()), 0) << read_text(dir_ / "recompile.log");
   EXPECT_NE(read_text(dir_ / "recompile.log").find("0 Errors, 0 Warnings"), std::string::npos)
       << read_text(dir_ / "recompile.log");
+}
+
+TEST_F(Iasl, DsdtDescribesThePciRootAndVirtioMmioDevices) {
+  auto memory = boot_test::x86_memory(16 * kMiB);
+  devices::pci::PciRootPlacement placement;
+  placement.ecam_base = 0xe000'0000;
+  placement.windows.mmio32 = {0xc000'0000, 0x2000'0000};
+  placement.windows.mmio64 = {0x1'0000'0000, 0x4'0000'0000};
+  placement.intx_lines = {16, 17, 18, 19};
+  placement.config_ports = true;
+  placement.acpi = true;
+  devices::pci::PciRoot root(placement);
+  auto rng = devices::virtio::VirtioPci::create(std::make_shared<devices::virtio::VirtioRng>(), memory);
+  ASSERT_TRUE(rng.has_value());
+  ASSERT_TRUE(root.add(*rng).has_value());
+  devices::virtio::VirtioMmioDevice mmio(std::make_shared<devices::virtio::VirtioRng>(), memory,
+                                         {0xe010'0000, 5, 0, true});
+  PlatformDescription platform = boot_test::x86_devices();
+  root.describe(platform);
+  mmio.describe(platform);
+
+  std::string dsl = disassemble("dsdt", build_dsdt(platform));
+  for (const char* want : {"PNP0A08", "PNP0A03", "PNP0C02", "LNRO0005", "WordBusNumber (ResourceProducer",
+                           "DWordMemory (ResourceProducer", "QWordMemory (ResourceProducer", "Memory32Fixed (ReadWrite",
+                           "0x0CF8", "Name (_PRT, Package (0x01)", "0x0001FFFF", "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive"})
+    EXPECT_NE(dsl.find(want), std::string::npos) << want << "\n" << dsl;
+  std::string cmd = "cd '" + dir_.string() + "' && iasl dsdt.dsl > recompile.log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << read_text(dir_ / "recompile.log");
+  EXPECT_NE(read_text(dir_ / "recompile.log").find("0 Errors, 0 Warnings"), std::string::npos)
+      << read_text(dir_ / "recompile.log");
+
+  ASSERT_EQ(platform.acpi_tables.size(), 1u);
+  std::string mcfg = disassemble("mcfg", platform.acpi_tables[0]);
+  EXPECT_NE(mcfg.find("Base Address : 00000000E0000000"), std::string::npos) << mcfg;
+  EXPECT_EQ(mcfg.find("Incorrect checksum"), std::string::npos) << mcfg;
 }
 
 TEST_F(Iasl, MadtListsEveryCpu) {
