@@ -245,6 +245,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
     for (const auto& text : vm["disk"].as<std::vector<std::string>>()) {
       auto disk = parse_disk(text);
       if (!disk) return std::unexpected(disk.error());
+      // The image lock would refuse the second open anyway, blaming "another process".
+      for (const auto& earlier : options.disks)
+        if (earlier.path == disk->path) return usage("--disk {}: the image is given twice", quoted(disk->path));
       options.disks.push_back(std::move(*disk));
     }
   }

@@ -377,6 +377,8 @@ TEST(Cli, BadDiskSpecsAreUsageErrorsNamingThem) {
   EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,serial="}), HasSubstr("serial= needs an id"));
   EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,ro,ro"}), HasSubstr("ro is given twice"));
   EXPECT_THAT(parse_error({"--kernel", "k", "--disk"}), HasSubstr("disk"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "a.img", "--disk", "a.img,ro"}),
+              HasSubstr("--disk 'a.img': the image is given twice"));
 }
 
 TEST(Cli, BadTransportIsAUsageError) {
