@@ -142,6 +142,19 @@ Result<std::vector<uint8_t>> build_madt(uint32_t cpus) {
   return b;
 }
 
+std::vector<uint8_t> build_mcfg(uint64_t ecam_base, uint16_t segment, uint8_t start_bus, uint8_t end_bus) {
+  constexpr size_t kReserved = 8;
+  constexpr size_t kEntrySize = 16;
+  Bytes b = table("MCFG", 1, kHeaderSize + kReserved + kEntrySize);
+  const size_t entry = kHeaderSize + kReserved;
+  put(b, entry, ecam_base, 8);
+  put(b, entry + 8, segment, 2);
+  b[entry + 10] = start_bus;
+  b[entry + 11] = end_bus;
+  finish(b);
+  return b;
+}
+
 std::vector<uint8_t> build_xsdt(const std::vector<uint64_t>& table_addrs) {
   Bytes b = table("XSDT", 1, kHeaderSize + 8 * table_addrs.size());
   for (size_t i = 0; i < table_addrs.size(); ++i) put(b, kHeaderSize + 8 * i, table_addrs[i], 8);
@@ -182,22 +195,29 @@ Result<AcpiLayout> write_acpi_tables(loader::GuestMemory& mem, uint64_t area_add
   };
   Bytes dsdt = build_dsdt(platform);
   uint64_t rsdp_addr = place(36, 16);
-  uint64_t xsdt_addr = place(kHeaderSize + 8 * 2, 8);
+  uint64_t xsdt_addr = place(kHeaderSize + 8 * (2 + platform.acpi_tables.size()), 8);
   uint64_t facs_addr = place(64, 64);
   uint64_t fadt_addr = place(276, 8);
   uint64_t madt_addr = place(madt->size(), 8);
   uint64_t dsdt_addr = place(dsdt.size(), 8);
+  std::vector<uint64_t> xsdt_entries{fadt_addr, madt_addr};
+  for (const auto& extra : platform.acpi_tables) xsdt_entries.push_back(place(extra.size(), 8));
   if (cursor > area_end)
     return fail(ErrorCode::kTooLarge, "ACPI: tables need {:#x} bytes, the area at {:#x} has {:#x}",
                 cursor - area_addr, area_addr, area_size);
 
   layout.rsdp_addr = rsdp_addr;
   layout.tables.push_back({"RSDP", rsdp_addr, build_rsdp(xsdt_addr)});
-  layout.tables.push_back({"XSDT", xsdt_addr, build_xsdt({fadt_addr, madt_addr})});
+  layout.tables.push_back({"XSDT", xsdt_addr, build_xsdt(xsdt_entries)});
   layout.tables.push_back({"FACS", facs_addr, build_facs()});
   layout.tables.push_back({"FACP", fadt_addr, build_fadt(dsdt_addr, facs_addr)});
   layout.tables.push_back({"APIC", madt_addr, std::move(*madt)});
   layout.tables.push_back({"DSDT", dsdt_addr, std::move(dsdt)});
+  for (size_t i = 0; i < platform.acpi_tables.size(); ++i) {
+    const auto& extra = platform.acpi_tables[i];
+    std::string signature = extra.size() >= 4 ? std::string(extra.begin(), extra.begin() + 4) : "????";
+    layout.tables.push_back({std::move(signature), xsdt_entries[2 + i], extra});
+  }
   for (const auto& t : layout.tables) {
     auto r = mem.write(loader::GuestAddress(t.address), std::as_bytes(std::span(t.bytes)));
     if (!r) return std::unexpected(with_context(r.error(), fmt::format("ACPI {}", t.signature)));

@@ -186,6 +186,59 @@ Bytes irq_no_flags(uint16_t irq_mask) {
   return out;
 }
 
+Bytes memory32_fixed(uint32_t base, uint32_t length, bool writeable) {
+  Bytes out{0x86, 0x09, 0x00, static_cast<uint8_t>(writeable ? 1 : 0)};  // large item, 9 bytes
+  append_le(out, base, 4);
+  append_le(out, length, 4);
+  return out;
+}
+
+Bytes extended_interrupt(uint32_t gsi, bool level) {
+  // Flags: bit 0 consumer, bit 1 edge, bit 2 active low, bit 3 shared.
+  uint8_t flags = static_cast<uint8_t>(0x01 | (level ? 0 : 0x02));
+  Bytes out{0x89, 0x06, 0x00, flags, 0x01};  // one interrupt, no resource source
+  append_le(out, gsi, 4);
+  return out;
+}
+
+namespace {
+
+// Address space descriptors (ACPI 6.5 §6.4.3.5): resource type, general
+// flags, type-specific flags, then granularity, min, max, translation and
+// length, each `width` bytes.
+constexpr uint8_t kProducerMinMaxFixed = 0x0c;  // _MAF | _MIF, positive decode, producer
+
+Bytes address_space(uint8_t tag, int width, uint8_t type, uint8_t type_flags, uint64_t min, uint64_t length) {
+  Bytes out{tag};
+  append_le(out, 3 + 5 * width, 2);
+  out.push_back(type);
+  out.push_back(kProducerMinMaxFixed);
+  out.push_back(type_flags);
+  append_le(out, 0, width);                 // granularity: decodes the whole range
+  append_le(out, min, width);
+  append_le(out, min + length - 1, width);  // max
+  append_le(out, 0, width);                 // translation
+  append_le(out, length, width);
+  return out;
+}
+
+// Memory type flags: read-write, and non-cacheable (0) or prefetchable (3) in bits 1..2.
+uint8_t memory_flags(bool prefetchable) { return static_cast<uint8_t>(0x01 | (prefetchable ? 0x06 : 0x00)); }
+
+}  // namespace
+
+Bytes word_bus_number(uint16_t min, uint16_t max) {
+  return address_space(0x88, 2, 2, 0, min, uint64_t{max} - min + 1);
+}
+
+Bytes dword_memory(uint32_t base, uint32_t length, bool prefetchable) {
+  return address_space(0x87, 4, 0, memory_flags(prefetchable), base, length);
+}
+
+Bytes qword_memory(uint64_t base, uint64_t length, bool prefetchable) {
+  return address_space(0x8a, 8, 0, memory_flags(prefetchable), base, length);
+}
+
 Bytes resource_template(const std::vector<Bytes>& descriptors) {
   Bytes contents = concat(descriptors);
   contents.push_back(0x79);  // End Tag

@@ -10,6 +10,7 @@
 #include "boot/setup_aarch64.h"
 #include "boot/setup_riscv64.h"
 #include "boot/x86_boot_path.h"
+#include "devices/pci/pci_root.h"
 #include "loader/guest_memory.h"
 #include "vmm/fdt_boot.h"
 #include "vmm/platform.h"
@@ -99,9 +100,12 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
   auto mem = loader::GuestMemory::create(boot::guest_memory_regions(*map));
   if (!mem) return std::unexpected(loader::with_context(mem.error(), "guest memory"));
   // The devices a real boot gets, with nowhere to send their output.
-  auto platform = build_platform(options.arch, options, PlatformSinks{[](devices::MachineRequest, std::string_view) {},
-                                                                      [](std::byte) {}});
-  if (!platform) return fail(ErrorCode::kInvalidArgument, "devices: {}", platform.error().message);
+  auto platform = build_platform(options.arch, options,
+                                 PlatformSinks{[](devices::MachineRequest, std::string_view) {}, [](std::byte) {}, {}}, *mem);
+  if (!platform) {
+    if (is_user_input_error(platform.error())) return fail(ErrorCode::kInvalidArgument, "{}", platform.error().message);
+    return fail(ErrorCode::kInvalidArgument, "devices: {}", platform.error().message);
+  }
 
   loader::Result<BootPlan> plan = fail(ErrorCode::kInvalidArgument, "no plan");
   switch (options.arch) {
@@ -133,6 +137,26 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
     }
     for (const auto& irq : device->irqs()) d.irqs.push_back(fmt::format("line {} ({})", irq.line, trigger_text(irq.trigger)));
     plan->devices.push_back(std::move(d));
+  }
+  // The functions behind a PCI root: BDF, the BARs the bridge assigned, the
+  // platform line their INTx pin ends up on.
+  if (auto root = (*platform)->find<devices::pci::PciRoot>()) {
+    for (uint8_t slot = 1; slot < devices::pci::kMaxDevices; ++slot) {
+      auto function = root->bridge().device(slot);
+      if (!function) continue;
+      PlanDevice d{fmt::format("  {} 00:{:02x}.0", function->name(), slot), {}, {}};
+      for (uint32_t bar = 0; bar < 6; ++bar) {
+        if (!function->bar_spec(bar)) continue;
+        const devices::pci::BarMapping m = function->bar_mapping(bar);
+        d.windows.push_back(fmt::format("BAR{} {:#x}+{:#x}", bar, m.address, m.size));
+      }
+      if (const uint8_t pin = function->interrupt_pin()) {
+        const uint8_t line = devices::pci::PciHostBridge::intx_line(slot, pin);
+        d.irqs.push_back(fmt::format("INT{} line {} (level)", static_cast<char>('A' + pin - 1),
+                                     root->placement().intx_lines[line]));
+      }
+      plan->devices.push_back(std::move(d));
+    }
   }
   sort_layout(plan->layout);
   return plan;

@@ -7,7 +7,9 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "boot/device_map.h"
 #include "boot/memory_maps.h"
+#include "devices/pci/host_bridge.h"
 #include "loader/cmdline.h"
 #include "vmm/console_watch.h"
 #include "vmm/exit_codes.h"
@@ -39,7 +41,10 @@ std::unexpected<UsageError> usage(fmt::format_string<Args...> format, Args&&... 
 // turns "-1" into 4294967295 for unsigned types, and its messages cannot say
 // what range was expected.
 po::options_description vm_options() {
-  po::options_description desc("Options for booting (and --dry-run)");
+  // Long option names (--virtio-transport) go on a line of their own rather
+  // than pushing every description into a narrow column.
+  po::options_description desc("Options for booting (and --dry-run)", po::options_description::m_default_line_length,
+                               po::options_description::m_default_line_length - 28);
   desc.add_options()
       ("kernel", po::value<std::string>()->value_name("PATH"),
        "kernel: bzImage, ELF vmlinux, arm64/riscv64 Image, optionally compressed (required)")
@@ -66,7 +71,15 @@ po::options_description vm_options() {
        "load everything and write every boot structure into guest memory, print the layout and the entry "
        "registers, and exit; needs no /dev/kvm")
       ("dump-dtb", po::value<std::string>()->value_name("PATH"),
-       "with --dry-run: write the generated device tree (aarch64, riscv64)");
+       "with --dry-run: write the generated device tree (aarch64, riscv64)")
+      ("disk", po::value<std::vector<std::string>>()->composing()->value_name("PATH[,OPTS]"),
+       "a virtio-blk disk on a raw image file or block device (repeatable); OPTS, comma-separated: ro "
+       "(read-only), serial=ID (the id the guest reads, at most 20 bytes), cache=writeback (default) or cache=none "
+       "(O_DIRECT)")
+      ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
+      ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
+       "how virtio devices (console, rng, --disk) reach the guest: none (default: no virtio devices yet), pci (a "
+       "PCI host bridge, INTx only so far) or mmio (virtio-mmio windows)");
   return desc;
 }
 
@@ -119,10 +132,10 @@ std::expected<ConsoleOptions, UsageError> parse_console(const std::string& text)
 
 std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, const std::vector<std::string>& args) {
   for (const auto& name : {"kernel", "initrd", "cmdline", "memory", "cpus", "arch", "boot", "console", "expect",
-                           "timeout", "dump-dtb"}) {
+                           "timeout", "dump-dtb", "disk", "virtio-transport"}) {
     if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
-  for (const auto& name : {"boot-report", "dry-run"}) {
+  for (const auto& name : {"boot-report", "dry-run", "no-rng"}) {
     if (vm[name].as<bool>()) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
   if (args.size() < 2) return usage("inspect: no kernel file given (usage: vmm inspect KERNEL [--json])");
@@ -229,6 +242,31 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
       return usage("--dump-dtb: x86_64 guests have no device tree (use --arch aarch64 or riscv64)");
     options.dump_dtb = *dtb;
   }
+  if (vm.count("disk")) {
+    for (const auto& text : vm["disk"].as<std::vector<std::string>>()) {
+      auto disk = parse_disk(text);
+      if (!disk) return std::unexpected(disk.error());
+      // The image lock would refuse the second open anyway, blaming "another process".
+      for (const auto& earlier : options.disks)
+        if (earlier.path == disk->path) return usage("--disk {}: the image is given twice", quoted(disk->path));
+      options.disks.push_back(std::move(*disk));
+    }
+  }
+  options.rng = !vm["no-rng"].as<bool>();
+  if (auto transport = get("virtio-transport")) {
+    if (*transport == "none") {
+      options.transport = VirtioTransport::kNone;
+    } else if (*transport == "pci") {
+      options.transport = VirtioTransport::kPci;
+    } else if (*transport == "mmio") {
+      options.transport = VirtioTransport::kMmio;
+    } else {
+      return usage("--virtio-transport {}: expected none, pci or mmio", quoted(*transport));
+    }
+  }
+  if (options.transport == VirtioTransport::kNone && !options.disks.empty())
+    return usage("--disk needs --virtio-transport pci or mmio (virtio devices are opt-in for now)");
+
   if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;
 }
@@ -280,6 +318,16 @@ std::expected<void, UsageError> check_vm_options(const Options& options) {
     return usage("--memory {}: {} for an {} guest", human_size(options.memory), map.error().message, arch);
   if (options.cpus > boot::max_cpus(options.arch))
     return usage("--cpus {}: an {} guest can have at most {}", options.cpus, arch, boot::max_cpus(options.arch));
+  // virtio-console, virtio-rng, the disks: each takes a PCI slot (the bridge
+  // has slot 0) or a virtio-mmio window with its own interrupt line.
+  const size_t fixed = 1 + (options.rng ? 1 : 0);
+  const size_t slots = options.transport == VirtioTransport::kMmio
+                           ? boot::device_map_for(options.arch, options.memory).virtio_mmio.lines.size()
+                           : devices::pci::kMaxDevices - 1;
+  if (fixed + options.disks.size() > slots)
+    return usage("--disk: {} disks do not fit: an {} guest has {} virtio {} slots and the console{} take {}{}",
+                 options.disks.size(), arch, slots, to_string(options.transport), options.rng ? " and rng" : "", fixed,
+                 options.transport == VirtioTransport::kMmio ? " (--virtio-transport pci has more)" : "");
   return {};
 }
 
@@ -290,6 +338,61 @@ std::string_view to_string(BootMode mode) {
     case BootMode::kPvh: return "pvh";
   }
   return "unknown";
+}
+
+std::string_view to_string(VirtioTransport transport) {
+  switch (transport) {
+    case VirtioTransport::kNone: return "none";
+    case VirtioTransport::kPci: return "pci";
+    case VirtioTransport::kMmio: return "mmio";
+  }
+  return "?";
+}
+
+std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
+  DiskOptions disk;
+  size_t comma = text.find(',');
+  disk.path = std::string(text.substr(0, comma));
+  if (disk.path.empty()) return usage("--disk {}: the path is empty (expected PATH[,ro][,serial=ID][,cache=MODE])", quoted(text));
+  bool seen_ro = false, seen_serial = false, seen_cache = false;
+  while (comma != std::string_view::npos) {
+    const size_t start = comma + 1;
+    comma = text.find(',', start);
+    const std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    const size_t eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    auto once = [&](bool& seen) -> std::expected<void, UsageError> {
+      if (seen) return usage("--disk {}: {} is given twice", quoted(text), key);
+      seen = true;
+      return {};
+    };
+    if (key == "ro") {
+      if (eq != std::string_view::npos) return usage("--disk {}: ro takes no value", quoted(text));
+      if (auto r = once(seen_ro); !r) return std::unexpected(r.error());
+      disk.read_only = true;
+    } else if (key == "serial") {
+      if (auto r = once(seen_serial); !r) return std::unexpected(r.error());
+      if (value.empty()) return usage("--disk {}: serial= needs an id", quoted(text));
+      if (value.size() > kMaxDiskSerial)
+        return usage("--disk {}: serial {} is {} bytes; a virtio-blk id holds at most {}", quoted(text), quoted(value),
+                     value.size(), kMaxDiskSerial);
+      disk.serial = std::string(value);
+    } else if (key == "cache") {
+      if (auto r = once(seen_cache); !r) return std::unexpected(r.error());
+      if (value == "writeback") {
+        disk.cache = DiskCache::kWriteback;
+      } else if (value == "none") {
+        disk.cache = DiskCache::kNone;
+      } else {
+        return usage("--disk {}: cache={}: expected writeback or none", quoted(text), quoted(value));
+      }
+    } else {
+      return usage("--disk {}: unknown option {} (expected ro, serial=ID or cache=writeback|none)", quoted(text),
+                   quoted(item));
+    }
+  }
+  return disk;
 }
 
 std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args) {
@@ -338,7 +441,7 @@ std::string help_text() {
       "Exit codes:\n"
       "  {:<3} the guest powered off or reset on its own, --expect matched, or inspect/--dry-run succeeded\n"
       "  {:<3} bad command-line arguments\n"
-      "  {:<3} the kernel or initrd could not be read, parsed or placed in guest memory\n"
+      "  {:<3} the kernel or initrd could not be read, parsed or placed, or a --disk could not be opened\n"
       "  {:<3} /dev/kvm is missing or a KVM call failed\n"
       "  {:<3} the guest kernel panicked\n"
       "  {:<3} --timeout expired before the guest finished\n"
@@ -348,10 +451,11 @@ std::string help_text() {
       "  {:<3} internal error (a bug in minivmm)\n"
       "\n"
       "--dry-run loads the kernel and initrd and writes every boot structure into guest memory as a\n"
-      "real boot would, then prints the memory layout, the entry registers, the boot protocol and the\n"
-      "command line. It never opens /dev/kvm, so --arch can be any of the three on any host.\n"
-      "It exits 0, 3 when the kernel or initrd cannot be loaded or placed (wrong architecture,\n"
-      "--memory too small), or 2 when the --dump-dtb file cannot be written.\n",
+      "real boot would, then prints the memory layout, the devices (windows, PCI functions, interrupt\n"
+      "lines), the entry registers, the boot protocol and the command line. It never opens /dev/kvm,\n"
+      "so --arch can be any of the three on any host. It exits 0, 3 when the kernel or initrd cannot\n"
+      "be loaded or placed (wrong architecture, --memory too small) or a --disk cannot be opened, or 2\n"
+      "when the --dump-dtb file cannot be written.\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitGuestCrash),

@@ -14,8 +14,11 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
   if (!mem) return error(kExitLoad, fmt::format("guest memory: {}", mem.error().message));
   std::unique_ptr<Machine> m(new Machine(std::move(*mem)));
 
-  auto platform = build_platform(options.arch, options, std::move(sinks));
-  if (!platform) return error(kExitInternal, fmt::format("devices: {}", platform.error().message));
+  auto platform = build_platform(options.arch, options, std::move(sinks), m->mem_);
+  if (!platform) {
+    if (is_user_input_error(platform.error())) return error(kExitLoad, platform.error().message);
+    return error(kExitInternal, fmt::format("devices: {}", platform.error().message));
+  }
   m->platform_ = std::move(*platform);
 
   auto state = arch::prepare_boot(m->mem_, *map, options, *m->platform_, m->boot_path_);

@@ -1,12 +1,20 @@
 #include "vmm/platform.h"
 
+#include "backends/file_block_backend.h"
+#include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
 #include "boot/memory_map_riscv64.h"
 #include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
 #include "devices/i8042.h"
+#include "devices/pci/pci_root.h"
 #include "devices/plic.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_console.h"
+#include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtio_rng.h"
 
 namespace vmm {
 
@@ -93,9 +101,83 @@ Result<void> add_riscv64(Platform& p, const Options& options, PlatformSinks& sin
   return {};
 }
 
+constexpr std::string_view kDiskOption = "--disk";
+
+// The virtio devices, in the order the guest finds them (PCI slot or
+// virtio-mmio window): the console, the entropy source, then one disk per
+// --disk. Opening the images here means a missing or locked disk stops the
+// boot before any vCPU exists.
+Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devices(const Options& options,
+                                                                                    PlatformSinks& sinks) {
+  namespace virtio = devices::virtio;
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> out;
+  // The same sink as the UART, so console=hvc0 shows up where ttyS0 would.
+  // Host input is not fed to it yet (VirtioConsole::enqueue_input).
+  out.push_back(std::make_shared<virtio::VirtioConsole>([sink = sinks.console_output](std::span<const std::byte> bytes) {
+    if (!sink) return;
+    for (std::byte b : bytes) sink(b);
+  }));
+  if (options.rng) out.push_back(std::make_shared<virtio::VirtioRng>());
+  for (const DiskOptions& disk : options.disks) {
+    backends::FileBlockOptions o;
+    o.read_only = disk.read_only;
+    o.cache = disk.cache == DiskCache::kNone ? backends::CacheMode::kNone : backends::CacheMode::kWriteback;
+    auto backend = backends::FileBlockBackend::open(disk.path, o);
+    if (!backend) return fail("{}: {}", kDiskOption, backend.error().message);
+    out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
+  }
+  return out;
+}
+
+// Queue notifications take the slow path for now: a notify write is an MMIO
+// exit, the bus hands it to the transport on the vCPU thread, which calls
+// device.notify. ioeventfds on VirtioPci::notify_address / the virtio-mmio
+// QueueNotify register (and irqfds for the INTx lines, with resample) will
+// move that work to I/O threads without changing the devices.
+Result<void> add_virtio(Platform& p, loader::Arch arch, const Options& options, PlatformSinks& sinks,
+                        loader::GuestMemory& memory) {
+  namespace virtio = devices::virtio;
+  if (options.transport == VirtioTransport::kNone) return {};
+  auto list = virtio_devices(options, sinks);
+  if (!list) return std::unexpected(list.error());
+  const boot::DeviceMap map = boot::device_map_for(arch, options.memory);
+  const bool acpi = arch == loader::Arch::kX86_64;
+  virtio::Logger log = sinks.log;
+
+  if (options.transport == VirtioTransport::kMmio) {
+    if (list->size() > map.virtio_mmio.lines.size())
+      return fail("virtio-mmio: {} devices but {} slots", list->size(), map.virtio_mmio.lines.size());
+    for (size_t i = 0; i < list->size(); ++i) {
+      virtio::MmioPlacement placement{map.virtio_mmio.slot_base(i), map.virtio_mmio.lines[i], static_cast<uint32_t>(i),
+                                      acpi};
+      if (auto r = p.add(std::make_shared<virtio::VirtioMmioDevice>((*list)[i], memory, placement, log)); !r) return r;
+    }
+    return {};
+  }
+
+  devices::pci::PciRootPlacement placement;
+  placement.ecam_base = map.pci.ecam_base;
+  placement.windows.mmio32 = {map.pci.mmio32_base, map.pci.mmio32_size};
+  placement.windows.mmio64 = {map.pci.mmio64_base, map.pci.mmio64_size};
+  placement.intx_lines = map.pci.intx_lines;
+  placement.config_ports = map.pci.config_ports;
+  placement.acpi = acpi;
+  // INTx only: no MSI sink yet (KVM_SIGNAL_MSI / irqfd MSI routes go here).
+  auto root = std::make_shared<devices::pci::PciRoot>(placement);
+  for (auto& device : *list) {
+    auto function = virtio::VirtioPci::create(device, memory, log);
+    if (!function) return fail("{}: {}", device->name(), function.error().message);
+    if (auto slot = root->add(*function); !slot) return fail("{}: {}", device->name(), slot.error().message);
+  }
+  return p.add(root);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks) {
+bool is_user_input_error(const Error& error) { return error.message.starts_with(kDiskOption); }
+
+Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
+                                                 loader::GuestMemory& memory) {
   auto platform = std::make_unique<Platform>();
   Result<void> r;
   switch (arch) {
@@ -104,6 +186,7 @@ Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Option
     case loader::Arch::kRiscv64: r = add_riscv64(*platform, options, sinks); break;
   }
   if (!r) return std::unexpected(r.error());
+  if (auto v = add_virtio(*platform, arch, options, sinks, memory); !v) return std::unexpected(v.error());
   return platform;
 }
 

@@ -156,7 +156,8 @@ int run_vm(const Options& options) {
           end(request == devices::MachineRequest::kPowerOff ? ExitEvent::kGuestPowerOff : ExitEvent::kGuestReset, how);
         });
       },
-      [&](std::byte b) { batch.push(b, io, flush); }};
+      [&](std::byte b) { batch.push(b, io, flush); },
+      [](std::string_view line) { print_error(line); }};
 
   auto machine = Machine::build(options, std::move(sinks));
   if (!machine) {

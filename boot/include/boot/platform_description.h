@@ -21,6 +21,9 @@ enum class IrqTrigger { kEdge, kLevel };
 // controller they hang off.
 struct DtIrqContext {
   uint32_t interrupt_parent = 0;  // phandle of the controller device interrupts go to
+  // The controller's #address-cells: the zero cells of the parent unit
+  // address in an interrupt-map entry (0 for the GIC and PLIC/APLIC nodes here).
+  uint32_t interrupt_parent_address_cells = 0;
   // The 'interrupts' cells for one line in the platform's numbering
   // (aarch64: SPI number; riscv64: PLIC/APLIC source).
   std::function<std::vector<uint32_t>(uint32_t line, IrqTrigger trigger)> cells;
@@ -39,6 +42,9 @@ struct PlatformDescription {
   std::vector<std::vector<uint8_t>> dsdt_root;    // AML objects at the DSDT's root (\_S5_)
   std::vector<std::vector<uint8_t>> dsdt_sb;      // AML Device() objects inside \_SB
   std::vector<std::string> default_cmdline;       // words used when the user gives no command line
+  // x86_64: complete ACPI tables (checksummed) the XSDT lists besides the
+  // fixed ones, e.g. the PCI host bridge's MCFG.
+  std::vector<std::vector<uint8_t>> acpi_tables;
 };
 
 }  // namespace boot

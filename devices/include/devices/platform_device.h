@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@ struct Window {
   uint64_t size = 0;
   uint64_t device_offset = 0;  // the offset the device sees at base
   std::string name;            // for errors and the dry run ("serial0", "i8042 data")
+  // The bus device behind this window; empty: the PlatformDevice itself. Lets
+  // one platform device (a PCI root: ECAM, CF8, BAR windows) put several
+  // different bus devices on the buses.
+  std::shared_ptr<Device> target = nullptr;
 };
 
 // One interrupt line in the platform's numbering: x86 GSI (IOAPIC pin),

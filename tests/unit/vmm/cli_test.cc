@@ -336,6 +336,82 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_THAT(version_text(), HasSubstr("minivmm"));
 }
 
+TEST(Cli, VirtioIsOptInWithRngAndNoDisks) {
+  auto o = parse_ok({"--kernel", "k"});
+  EXPECT_EQ(o.transport, VirtioTransport::kNone);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--virtio-transport", "pci"}).transport, VirtioTransport::kPci);
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d"}), HasSubstr("--disk needs --virtio-transport"));
+  EXPECT_TRUE(o.rng);
+  EXPECT_TRUE(o.disks.empty());
+}
+
+TEST(Cli, DisksAreRepeatableWithTheirOptions) {
+  auto o = parse_ok({"--kernel", "k", "--disk", "root.img", "--disk", "/dev/sdb,ro,serial=data-1,cache=none",
+                     "--disk=x.img,cache=writeback", "--no-rng", "--virtio-transport", "mmio"});
+  ASSERT_EQ(o.disks.size(), 3u);
+  EXPECT_EQ(o.disks[0].path, "root.img");
+  EXPECT_FALSE(o.disks[0].read_only);
+  EXPECT_EQ(o.disks[0].cache, DiskCache::kWriteback);
+  EXPECT_EQ(o.disks[1].path, "/dev/sdb");
+  EXPECT_TRUE(o.disks[1].read_only);
+  EXPECT_EQ(o.disks[1].serial, "data-1");
+  EXPECT_EQ(o.disks[1].cache, DiskCache::kNone);
+  EXPECT_EQ(o.disks[2].path, "x.img");
+  EXPECT_FALSE(o.rng);
+  EXPECT_EQ(o.transport, VirtioTransport::kMmio);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--virtio-transport", "pci"}).transport, VirtioTransport::kPci);
+}
+
+TEST(Cli, DiskSerialOfTwentyBytesFitsTwentyOneDoesNot) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--virtio-transport", "pci", "--disk", "d,serial=12345678901234567890"})
+                .disks.at(0)
+                .serial.size(),
+            20u);
+  EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "pci", "--disk", "d,serial=123456789012345678901"}),
+              HasSubstr("is 21 bytes; a virtio-blk id holds at most 20"));
+}
+
+TEST(Cli, BadDiskSpecsAreUsageErrorsNamingThem) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", ""}), HasSubstr("--disk '': the path is empty"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", ",ro"}), HasSubstr("the path is empty"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,rw"}), HasSubstr("unknown option 'rw'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,"}), HasSubstr("unknown option ''"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,cache=unsafe"}),
+              HasSubstr("cache='unsafe': expected writeback or none"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,ro=1"}), HasSubstr("ro takes no value"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,serial="}), HasSubstr("serial= needs an id"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d,ro,ro"}), HasSubstr("ro is given twice"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk"}), HasSubstr("disk"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "a.img", "--disk", "a.img,ro"}),
+              HasSubstr("--disk 'a.img': the image is given twice"));
+}
+
+TEST(Cli, BadTransportIsAUsageError) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "ccw"}),
+              HasSubstr("--virtio-transport 'ccw': expected none, pci or mmio"));
+}
+
+TEST(Cli, MoreDisksThanVirtioMmioSlotsIsAUsageError) {
+  // x86 has five virtio-mmio lines: console + rng + 3 disks fit, a fourth does not.
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--disk", "a",
+                      "--disk", "b", "--disk", "c"})
+                .disks.size(),
+            3u);
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--disk", "a",
+                           "--disk", "b", "--disk", "c", "--disk", "d"}),
+              HasSubstr("4 disks do not fit"));
+  // Without the rng there is room for the fourth.
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--no-rng",
+                      "--disk", "a", "--disk", "b", "--disk", "c", "--disk", "d"})
+                .disks.size(),
+            4u);
+}
+
+TEST(Cli, VirtioOptionsDoNotApplyToInspect) {
+  EXPECT_THAT(parse_error({"inspect", "k", "--disk", "d"}), HasSubstr("inspect: --disk does not apply"));
+  EXPECT_THAT(parse_error({"inspect", "k", "--no-rng"}), HasSubstr("inspect: --no-rng does not apply"));
+}
+
 TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
   std::string help = help_text();
   EXPECT_THAT(help, HasSubstr("vmm --kernel PATH [options]"));

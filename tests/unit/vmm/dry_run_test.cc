@@ -37,6 +37,7 @@ namespace vmm {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -620,6 +621,58 @@ TEST_F(DryRun, MissingInitrdIsALoadErrorNamingIt) {
     EXPECT_EQ(r.exit_code, kExitLoad) << arch << ": " << r.err;
     EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_THAT(r.err, HasSubstr(missing)) << arch;
+  }
+}
+
+TEST_F(DryRun, MissingDiskIsALoadErrorNamingIt) {
+  for (const char* arch : {"x86_64", "aarch64"}) {
+    std::vector<std::byte> image =
+        std::string(arch) == "x86_64" ? test_support::build_bzimage().bytes : test_support::build_arm64_image();
+    std::string file = write_file("kernel", image);
+    std::string missing = (tmp_ / "no-such-disk.img").string();
+    auto r = run({"--kernel", file, "--arch", arch, "--virtio-transport", "pci", "--disk", missing + ",ro", "--dry-run"});
+    EXPECT_EQ(r.exit_code, kExitLoad) << arch << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--disk"));
+    EXPECT_THAT(r.err, HasSubstr(missing)) << arch;
+    EXPECT_TRUE(r.out.empty()) << "nothing is planned";
+  }
+}
+
+TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {
+  std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
+  std::string disk = write_file("disk.img", std::vector<std::byte>(1 << 16));
+  auto pci = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--disk", disk, "--dry-run"});
+  ASSERT_EQ(pci.exit_code, kExitOk) << pci.err;
+  EXPECT_THAT(pci.out, HasSubstr("mmio 0xe0000000+0x100000"));
+  EXPECT_THAT(pci.out, HasSubstr("pio 0xcf8+0x8"));
+  EXPECT_THAT(pci.out, HasSubstr("line 16 (level)"));
+  EXPECT_THAT(pci.out, HasSubstr("virtio-console 00:01.0"));
+  EXPECT_THAT(pci.out, HasSubstr("virtio-rng 00:02.0"));
+  EXPECT_THAT(pci.out, HasSubstr("virtio-blk 00:03.0"));
+  EXPECT_THAT(pci.out, HasSubstr("virtio-console 00:01.0  BAR4 0x100000000+0x8000")) << "64-bit BARs go above RAM";
+  EXPECT_THAT(pci.out, HasSubstr("INTA line 19 (level)")) << "slot 3, INTA: bridge line 3";
+
+  auto mmio = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "mmio", "--no-rng", "--dry-run"});
+  ASSERT_EQ(mmio.exit_code, kExitOk) << mmio.err;
+  EXPECT_THAT(mmio.out, HasSubstr("virtio-mmio0 virtio-console"));
+  EXPECT_THAT(mmio.out, HasSubstr("mmio 0xe0100000+0x200"));
+  EXPECT_THAT(mmio.out, HasSubstr("line 5 (level)"));
+  EXPECT_THAT(mmio.out, Not(HasSubstr("virtio-rng")));
+  EXPECT_THAT(mmio.out, Not(HasSubstr("0xcf8")));
+}
+
+TEST_F(DryRun, DumpedDeviceTreeHoldsTheVirtioNodes) {
+  std::string kernel = write_file("Image", test_support::build_arm64_image());
+  for (const char* transport : {"pci", "mmio"}) {
+    std::string dtb = (tmp_ / (std::string(transport) + ".dtb")).string();
+    auto r = run({"--kernel", kernel, "--arch", "aarch64", "--virtio-transport", transport, "--dry-run", "--dump-dtb", dtb});
+    ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+    std::ifstream in(dtb, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool pci = std::string(transport) == "pci";
+    EXPECT_EQ(bytes.find("pci-host-ecam-generic") != std::string::npos, pci) << transport;
+    EXPECT_EQ(bytes.find("virtio,mmio") != std::string::npos, !pci) << transport;
   }
 }
 

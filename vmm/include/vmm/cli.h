@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loader/kernel.h"
 
@@ -30,6 +31,20 @@ struct ConsoleOptions {
   ConsoleKind kind = ConsoleKind::kStdio;
   std::string path;  // kFile only
 };
+
+// kNone: no virtio devices. virtio is opt-in until the nested harness proves
+// it on every architecture (issue 10); then pci becomes the default.
+enum class VirtioTransport { kNone, kPci, kMmio };
+enum class DiskCache { kWriteback, kNone };
+
+// One --disk PATH[,ro][,serial=ID][,cache=writeback|none].
+struct DiskOptions {
+  std::string path;
+  bool read_only = false;
+  std::string serial;  // virtio-blk GET_ID: at most kMaxDiskSerial bytes
+  DiskCache cache = DiskCache::kWriteback;
+};
+inline constexpr size_t kMaxDiskSerial = 20;
 
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
@@ -57,6 +72,9 @@ struct Options {
   std::optional<std::string> dump_dtb;
   bool json = false;
   std::string kvm_device = "/dev/kvm";
+  std::vector<DiskOptions> disks;  // virtio-blk, in the order given
+  bool rng = true;                 // virtio-rng (--no-rng turns it off)
+  VirtioTransport transport = VirtioTransport::kNone;
 };
 
 struct UsageError {
@@ -78,6 +96,9 @@ loader::Arch host_arch();
 std::expected<uint64_t, std::string> parse_size(std::string_view text);
 
 std::string_view to_string(BootMode mode);
+std::string_view to_string(VirtioTransport transport);
+// One --disk value (without the option name), as a usage error naming it.
+std::expected<DiskOptions, UsageError> parse_disk(std::string_view text);
 
 std::string help_text();
 // What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".

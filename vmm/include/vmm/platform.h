@@ -15,6 +15,7 @@
 #include "devices/platform_device.h"
 #include "devices/post_code.h"
 #include "devices/serial_16550a.h"
+#include "loader/guest_memory.h"
 #include "loader/kernel.h"
 #include "vmm/cli.h"
 #include "vmm/error.h"
@@ -24,7 +25,8 @@ namespace vmm {
 // Where a VM's devices send what the VMM must act on.
 struct PlatformSinks {
   devices::MachineControl control;                 // guest poweroff/reset requests (vCPU threads)
-  std::function<void(std::byte)> console_output;  // the console UART's transmitted bytes (vCPU threads)
+  std::function<void(std::byte)> console_output;  // the console UART's and virtio-console's bytes (vCPU threads)
+  std::function<void(std::string_view)> log = nullptr;  // one line about a device (a virtio device needing a reset); may be empty
 };
 
 class Platform {
@@ -68,7 +70,12 @@ class Platform {
 // What an x86_64 boot loads, for options on this platform (the real boot and the dry run alike).
 boot::X86BootRequest x86_boot_request(const Options& options, const Platform& platform);
 
-// The devices a guest of `arch` gets.
-Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks);
+// The devices a guest of `arch` gets. The virtio devices read and write
+// `memory`, which must outlive the platform. Errors about something the user
+// named (an unopenable --disk) start with the option's name: they are load
+// errors (exit 3), every other one is a bug.
+Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
+                                                 loader::GuestMemory& memory);
+bool is_user_input_error(const Error& error);
 
 }  // namespace vmm

@@ -33,6 +33,9 @@ std::vector<uint8_t> build_dsdt(const PlatformDescription& platform);
 std::vector<uint8_t> build_facs();  // no checksum by definition; 64-byte aligned
 std::vector<uint8_t> build_fadt(uint64_t dsdt_addr, uint64_t facs_addr);
 Result<std::vector<uint8_t>> build_madt(uint32_t cpus);
+// MCFG: one ECAM region (PCI Firmware Spec 3.2 §4.1.2) for buses
+// start_bus..end_bus of `segment`; base is where bus 0 would be.
+std::vector<uint8_t> build_mcfg(uint64_t ecam_base, uint16_t segment, uint8_t start_bus, uint8_t end_bus);
 std::vector<uint8_t> build_xsdt(const std::vector<uint64_t>& table_addrs);
 std::vector<uint8_t> build_rsdp(uint64_t xsdt_addr);
 
@@ -50,7 +53,8 @@ struct AcpiLayout {
   std::vector<AcpiTable> tables;  // RSDP first
 };
 
-// Builds every table and writes them into [area_addr, area_addr+area_size):
+// Builds every table (and the platform's extra acpi_tables, listed in the
+// XSDT after the MADT) and writes them into [area_addr, area_addr+area_size):
 // the RSDP at area_addr (must be 16-byte aligned), the others after it, each
 // 8-byte aligned. Errors: cpus 0 or > kMaxCpus, tables larger than the area,
 // the area outside guest memory.

@@ -38,6 +38,16 @@ Bytes method_return(std::string_view name, const Bytes& value);
 // Resource descriptors, concatenated into a ResourceTemplate buffer.
 Bytes io_port(uint16_t min, uint16_t max, uint8_t alignment, uint8_t length);  // IO(Decode16, ...)
 Bytes irq_no_flags(uint16_t irq_mask);  // IRQNoFlags() {irqs}: edge, active high, exclusive
+// Memory32Fixed(ReadWrite or ReadOnly, base, length)
+Bytes memory32_fixed(uint32_t base, uint32_t length, bool writeable = true);
+// Interrupt(ResourceConsumer, Level|Edge, ActiveHigh, Exclusive) { gsi }: the
+// extended descriptor, since IRQ() cannot name GSIs above 15.
+Bytes extended_interrupt(uint32_t gsi, bool level);
+// The address space descriptors a host bridge's _CRS produces (ResourceProducer,
+// MinFixed, MaxFixed, PosDecode, no translation): bus numbers and memory windows.
+Bytes word_bus_number(uint16_t min, uint16_t max);
+Bytes dword_memory(uint32_t base, uint32_t length, bool prefetchable);
+Bytes qword_memory(uint64_t base, uint64_t length, bool prefetchable);
 // ResourceTemplate() { descriptors... } with the End Tag and its checksum byte.
 Bytes resource_template(const std::vector<Bytes>& descriptors);
 

@@ -1,5 +1,9 @@
 #include "boot/acpi/acpi_tables.h"
 #include "../platform_for_tests.h"
+#include "devices/pci/pci_root.h"
+#include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtio_rng.h"
 
 #include <gtest/gtest.h>
 
@@ -110,6 +114,33 @@ TEST_P(AcpiCpus, ChecksumsPointersAndMadtEntries) {
 
 INSTANTIATE_TEST_SUITE_P(Cpus, AcpiCpus, ::testing::Values(1u, 2u, 8u));
 
+TEST(Acpi, McfgDescribesOneEcamRegion) {
+  auto t = build_mcfg(0xe0000000, 0, 0, 0);
+  ASSERT_EQ(t.size(), 36u + 8u + 16u);
+  EXPECT_EQ(std::string(t.begin(), t.begin() + 4), "MCFG");
+  EXPECT_EQ(checksum_sum(t.data(), t.size()), 0);
+  uint64_t base = 0;
+  for (int i = 7; i >= 0; --i) base = base << 8 | t[44 + i];
+  EXPECT_EQ(base, 0xe0000000u);
+  EXPECT_EQ(t[54], 0) << "start bus";
+  EXPECT_EQ(t[55], 0) << "end bus";
+}
+
+TEST(Acpi, ExtraTablesAreListedInTheXsdt) {
+  auto mem = boot_test::x86_memory(64 * kMiB);
+  PlatformDescription platform;
+  platform.acpi_tables.push_back(build_mcfg(0xe0000000, 0, 0, 0));
+  auto layout = write_acpi_tables(mem, 0xE0000, 0x10000, 1, platform);
+  ASSERT_TRUE(layout.has_value()) << layout.error().message;
+  const uint64_t xsdt = u64(mem, layout->rsdp_addr + 24);
+  ASSERT_EQ(u32(mem, xsdt + 4), 36u + 24u) << "FADT, MADT, MCFG";
+  EXPECT_EQ(boot_test::byte_sum(boot_test::bytes_at(mem, xsdt, 60), 60), 0);
+  const uint64_t mcfg = u64(mem, xsdt + 52);
+  auto head = boot_test::bytes_at(mem, mcfg, 4);
+  EXPECT_EQ(std::string(head.begin(), head.end()), "MCFG");
+  EXPECT_EQ(u64(mem, mcfg + 44), 0xe0000000u);
+}
+
 TEST(Acpi, MadtRejectsZeroAndTooManyCpus) {
   EXPECT_FALSE(build_madt(0).has_value());
   auto r = build_madt(255);
@@ -199,6 +230,41 @@ TEST_F(Iasl, DsdtDescribesCom1) {
   EXPECT_EQ(std::system(cmd.c_str()), 0) << read_text(dir_ / "recompile.log");
   EXPECT_NE(read_text(dir_ / "recompile.log").find("0 Errors, 0 Warnings"), std::string::npos)
       << read_text(dir_ / "recompile.log");
+}
+
+TEST_F(Iasl, DsdtDescribesThePciRootAndVirtioMmioDevices) {
+  auto memory = boot_test::x86_memory(16 * kMiB);
+  devices::pci::PciRootPlacement placement;
+  placement.ecam_base = 0xe000'0000;
+  placement.windows.mmio32 = {0xc000'0000, 0x2000'0000};
+  placement.windows.mmio64 = {0x1'0000'0000, 0x4'0000'0000};
+  placement.intx_lines = {16, 17, 18, 19};
+  placement.config_ports = true;
+  placement.acpi = true;
+  devices::pci::PciRoot root(placement);
+  auto rng = devices::virtio::VirtioPci::create(std::make_shared<devices::virtio::VirtioRng>(), memory);
+  ASSERT_TRUE(rng.has_value());
+  ASSERT_TRUE(root.add(*rng).has_value());
+  devices::virtio::VirtioMmioDevice mmio(std::make_shared<devices::virtio::VirtioRng>(), memory,
+                                         {0xe010'0000, 5, 0, true});
+  PlatformDescription platform = boot_test::x86_devices();
+  root.describe(platform);
+  mmio.describe(platform);
+
+  std::string dsl = disassemble("dsdt", build_dsdt(platform));
+  for (const char* want : {"PNP0A08", "PNP0A03", "PNP0C02", "LNRO0005", "WordBusNumber (ResourceProducer",
+                           "DWordMemory (ResourceProducer", "QWordMemory (ResourceProducer", "Memory32Fixed (ReadWrite",
+                           "0x0CF8", "Name (_PRT, Package (0x01)", "0x0001FFFF", "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive"})
+    EXPECT_NE(dsl.find(want), std::string::npos) << want << "\n" << dsl;
+  std::string cmd = "cd '" + dir_.string() + "' && iasl dsdt.dsl > recompile.log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << read_text(dir_ / "recompile.log");
+  EXPECT_NE(read_text(dir_ / "recompile.log").find("0 Errors, 0 Warnings"), std::string::npos)
+      << read_text(dir_ / "recompile.log");
+
+  ASSERT_EQ(platform.acpi_tables.size(), 1u);
+  std::string mcfg = disassemble("mcfg", platform.acpi_tables[0]);
+  EXPECT_NE(mcfg.find("Base Address : 00000000E0000000"), std::string::npos) << mcfg;
+  EXPECT_EQ(mcfg.find("Incorrect checksum"), std::string::npos) << mcfg;
 }
 
 TEST_F(Iasl, MadtListsEveryCpu) {

@@ -45,6 +45,37 @@ TEST(Aml, ResourceTemplateIoAndIrq) {
   EXPECT_EQ(rt, want);
 }
 
+TEST(Aml, Memory32FixedAndExtendedInterrupt) {
+  EXPECT_EQ(memory32_fixed(0xd0000000, 0x200),
+            (Bytes{0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x02, 0x00, 0x00}));
+  EXPECT_EQ(memory32_fixed(0x1000, 0x10, false)[3], 0x00) << "read-only";
+  // Consumer, level, active high, exclusive; one GSI.
+  EXPECT_EQ(extended_interrupt(21, true), (Bytes{0x89, 0x06, 0x00, 0x01, 0x01, 21, 0, 0, 0}));
+  EXPECT_EQ(extended_interrupt(5, false)[3], 0x03) << "edge sets bit 1";
+}
+
+TEST(Aml, BridgeAddressSpaceDescriptors) {
+  // WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0, 0, 1)
+  EXPECT_EQ(word_bus_number(0, 0),
+            (Bytes{0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}));
+  Bytes d = dword_memory(0xc0000000, 0x20000000, false);
+  ASSERT_EQ(d.size(), 3u + 0x17u);
+  EXPECT_EQ(d[0], 0x87);
+  EXPECT_EQ(d[3], 0x00) << "memory range";
+  EXPECT_EQ(d[5], 0x01) << "read-write, non-cacheable";
+  auto le32 = [&](size_t at) { return uint32_t{d[at]} | uint32_t{d[at + 1]} << 8 | uint32_t{d[at + 2]} << 16 | uint32_t{d[at + 3]} << 24; };
+  EXPECT_EQ(le32(10), 0xc0000000u) << "min";
+  EXPECT_EQ(le32(14), 0xdfffffffu) << "max";
+  EXPECT_EQ(le32(22), 0x20000000u) << "length";
+  Bytes q = qword_memory(0x100000000ull, 0x400000000ull, true);
+  ASSERT_EQ(q.size(), 3u + 0x2bu);
+  EXPECT_EQ(q[0], 0x8a);
+  EXPECT_EQ(q[5], 0x07) << "read-write, prefetchable";
+  uint64_t max = 0;
+  for (int i = 7; i >= 0; --i) max = max << 8 | q[22 + i];
+  EXPECT_EQ(max, 0x4ffffffffull);
+}
+
 TEST(Aml, DeviceAndScopeWrapTheirBodies) {
   Bytes dev = device("COM1", {name("_UID", integer(1))});
   Bytes want{0x5b, 0x82, 0x0b, 'C', 'O', 'M', '1', 0x08, '_', 'U', 'I', 'D', 0x01};
