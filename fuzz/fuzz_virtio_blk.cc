@@ -26,9 +26,11 @@ class StrictDisk : public devices::virtio::BlockBackend {
   explicit StrictDisk(bool ro) : data_(vf::kBlkDiskSize), ro_(ro) {}
   uint64_t size() const override { return data_.size(); }
   bool read_only() const override { return ro_; }
+  // A request starts on a sector and covers whole sectors; the guest's buffers
+  // inside it may have any sizes, so only the whole request is checked.
   Result<void> read_at(uint64_t offset, std::span<const std::span<std::byte>> bufs) override {
+    check(offset, total(bufs));
     for (auto b : bufs) {
-      check(offset, b.size());
       std::memcpy(b.data(), data_.data() + offset, b.size());
       offset += b.size();
     }
@@ -36,8 +38,8 @@ class StrictDisk : public devices::virtio::BlockBackend {
   }
   Result<void> write_at(uint64_t offset, std::span<const std::span<const std::byte>> bufs) override {
     if (ro_) std::abort();
+    check(offset, total(bufs));
     for (auto b : bufs) {
-      check(offset, b.size());
       std::memcpy(data_.data() + offset, b.data(), b.size());
       offset += b.size();
     }
@@ -57,6 +59,12 @@ class StrictDisk : public devices::virtio::BlockBackend {
   }
 
  private:
+  template <class Span>
+  static uint64_t total(std::span<const Span> bufs) {
+    uint64_t n = 0;
+    for (auto b : bufs) n += b.size();
+    return n;
+  }
   void check(uint64_t offset, uint64_t len) const {
     // Only whole sectors below the rounded-down capacity are reachable.
     const uint64_t reachable = data_.size() / 512 * 512;
