@@ -220,11 +220,16 @@ Result<void> FileBlockBackend::flush() {
   return {};
 }
 
-Result<void> FileBlockBackend::discard(uint64_t offset, uint64_t len) {
+Result<void> FileBlockBackend::check_writable_range(std::string_view what, uint64_t offset, uint64_t len) const {
   if (read_only_) return fail(ErrorCode::kUnsupported, "{}: opened read-only", path_);
   if (offset > size_ || len > size_ - offset) {
-    return fail(ErrorCode::kInvalidArgument, "{}: discard [{:#x}, +{:#x}) is past the end", path_, offset, len);
+    return fail(ErrorCode::kInvalidArgument, "{}: {} [{:#x}, +{:#x}) is past the end", path_, what, offset, len);
   }
+  return {};
+}
+
+Result<void> FileBlockBackend::discard(uint64_t offset, uint64_t len) {
+  if (auto r = check_writable_range("discard", offset, len); !r) return r;
   if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                   static_cast<off_t>(len)) != 0) {
     // Discard is a hint: a file system that cannot punch holes just keeps the data.
@@ -235,10 +240,7 @@ Result<void> FileBlockBackend::discard(uint64_t offset, uint64_t len) {
 }
 
 Result<void> FileBlockBackend::write_zeroes(uint64_t offset, uint64_t len) {
-  if (read_only_) return fail(ErrorCode::kUnsupported, "{}: opened read-only", path_);
-  if (offset > size_ || len > size_ - offset) {
-    return fail(ErrorCode::kInvalidArgument, "{}: write-zeroes [{:#x}, +{:#x}) is past the end", path_, offset, len);
-  }
+  if (auto r = check_writable_range("write-zeroes", offset, len); !r) return r;
   if (::fallocate(fd_, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                   static_cast<off_t>(len)) == 0) {
     return {};

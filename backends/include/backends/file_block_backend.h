@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "devices/virtio/block_backend.h"
 
@@ -52,6 +53,8 @@ class FileBlockBackend final : public devices::virtio::BlockBackend {
   devices::Result<void> write_zeroes(uint64_t offset, uint64_t len) override;
 
  private:
+  // discard and write-zeroes: refused on a read-only image or past its end.
+  devices::Result<void> check_writable_range(std::string_view what, uint64_t offset, uint64_t len) const;
   FileBlockBackend(int fd, std::string path, uint64_t size, bool read_only, bool direct, uint32_t block_size,
                    bool block_device);
   bool aligned(const void* p, size_t len) const;
