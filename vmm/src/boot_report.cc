@@ -74,6 +74,13 @@ std::string BootReport::format() const {
                      mib(current_rss_bytes - guest_resident_bytes), mib(current_rss_bytes),
                      mib(guest_resident_bytes));
   }
+  if (!virtio.empty()) {
+    s += fmt::format("  virtio doorbells:         {}\n", virtio_mode);
+    for (const auto& v : virtio) {
+      s += fmt::format("    {}: {} notifications, {} I/O thread wake-ups, {} via register writes\n", v.device,
+                       v.notifications, v.wakeups, v.slow_path);
+    }
+  }
   if (!notes.empty()) s += "  note: " + notes;
   return s;
 }

@@ -112,6 +112,45 @@ Result<void> Vm::irq_line(uint32_t irq, bool level) {
   return {};
 }
 
+namespace {
+
+Result<void> ioeventfd(int vm, int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch,
+                       bool remove) {
+  kvm_ioeventfd io{};
+  io.addr = address;
+  io.len = length;
+  io.fd = eventfd;
+  if (datamatch) {
+    io.datamatch = *datamatch;
+    io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+  }
+  if (remove) io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+  if (xioctl(vm, KVM_IOEVENTFD, &io) < 0) {
+    return fail_errno(errno, fmt::format("KVM_IOEVENTFD {} {:#x} len {}", remove ? "deassign" : "assign", address, length));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> Vm::add_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch) {
+  return ioeventfd(fd_.get(), eventfd, address, length, datamatch, false);
+}
+
+Result<void> Vm::remove_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch) {
+  return ioeventfd(fd_.get(), eventfd, address, length, datamatch, true);
+}
+
+Result<void> Vm::signal_msi(uint64_t address, uint32_t data) {
+  kvm_msi msi{};
+  msi.address_lo = static_cast<uint32_t>(address);
+  msi.address_hi = static_cast<uint32_t>(address >> 32);
+  msi.data = data;
+  // > 0 delivered, 0 blocked by the guest (masked in the LAPIC): both fine.
+  if (xioctl(fd_.get(), KVM_SIGNAL_MSI, &msi) < 0) return fail_errno(errno, "KVM_SIGNAL_MSI");
+  return {};
+}
+
 Result<void> Vm::set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries) {
   // kvm_irq_routing ends in a flexible array: build it in a buffer of entries.
   std::vector<kvm_irq_routing_entry> buffer(1 + entries.size());

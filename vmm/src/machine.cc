@@ -44,6 +44,9 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
   m->platform_->connect_irqs(
       [&](const devices::IrqRequest& request) { return arch::irq_line(v, st, *m->platform_, request); });
   if (auto r = arch::connect_platform(v, st, *m->platform_); !r) return kvm_error(r.error());
+  auto io = VirtioIo::wire(v, *m->platform_, arch::msi_sink(v, st));
+  if (!io) return kvm_error(io.error());
+  m->virtio_io_ = std::move(*io);
 
   auto mmap_size = m->kvm_->vcpu_mmap_size();
   if (!mmap_size) return kvm_error(mmap_size.error());

@@ -107,16 +107,19 @@ constexpr std::string_view kDiskOption = "--disk";
 // virtio-mmio window): the console, the entropy source, then one disk per
 // --disk. Opening the images here means a missing or locked disk stops the
 // boot before any vCPU exists.
-Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devices(const Options& options,
+Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devices(Platform& p, const Options& options,
                                                                                     PlatformSinks& sinks) {
   namespace virtio = devices::virtio;
   std::vector<std::shared_ptr<virtio::VirtioDevice>> out;
-  // The same sink as the UART, so console=hvc0 shows up where ttyS0 would.
-  // Host input is not fed to it yet (VirtioConsole::enqueue_input).
-  out.push_back(std::make_shared<virtio::VirtioConsole>([sink = sinks.console_output](std::span<const std::byte> bytes) {
+  // The same sink as the UART, so console=hvc0 shows up where ttyS0 would
+  // (and --expect sees it); host input goes to it when the guest's console is
+  // hvc0 (run.cc).
+  auto console = std::make_shared<virtio::VirtioConsole>([sink = sinks.console_output](std::span<const std::byte> bytes) {
     if (!sink) return;
     for (std::byte b : bytes) sink(b);
-  }));
+  });
+  p.set_virtio_console(console);
+  out.push_back(console);
   if (options.rng) out.push_back(std::make_shared<virtio::VirtioRng>());
   for (const DiskOptions& disk : options.disks) {
     backends::FileBlockOptions o;
@@ -129,16 +132,13 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
   return out;
 }
 
-// Queue notifications take the slow path for now: a notify write is an MMIO
-// exit, the bus hands it to the transport on the vCPU thread, which calls
-// device.notify. ioeventfds on VirtioPci::notify_address / the virtio-mmio
-// QueueNotify register (and irqfds for the INTx lines, with resample) will
-// move that work to I/O threads without changing the devices.
+// The notification and interrupt plumbing is the VMM's (vmm/virtio_io.h):
+// here the devices only go on the buses.
 Result<void> add_virtio(Platform& p, loader::Arch arch, const Options& options, PlatformSinks& sinks,
                         loader::GuestMemory& memory) {
   namespace virtio = devices::virtio;
   if (options.transport == VirtioTransport::kNone) return {};
-  auto list = virtio_devices(options, sinks);
+  auto list = virtio_devices(p, options, sinks);
   if (!list) return std::unexpected(list.error());
   const boot::DeviceMap map = boot::device_map_for(arch, options.memory);
   const bool acpi = arch == loader::Arch::kX86_64;
@@ -162,7 +162,6 @@ Result<void> add_virtio(Platform& p, loader::Arch arch, const Options& options, 
   placement.intx_lines = map.pci.intx_lines;
   placement.config_ports = map.pci.config_ports;
   placement.acpi = acpi;
-  // INTx only: no MSI sink yet (KVM_SIGNAL_MSI / irqfd MSI routes go here).
   auto root = std::make_shared<devices::pci::PciRoot>(placement);
   for (auto& device : *list) {
     auto function = virtio::VirtioPci::create(device, memory, log);
@@ -173,6 +172,20 @@ Result<void> add_virtio(Platform& p, loader::Arch arch, const Options& options, 
 }
 
 }  // namespace
+
+bool console_is_hvc(std::string_view cmdline) {
+  // Linux's /dev/console is the last console= on the command line.
+  std::string_view last;
+  size_t at = 0;
+  while (at < cmdline.size()) {
+    size_t end = cmdline.find(' ', at);
+    if (end == std::string_view::npos) end = cmdline.size();
+    std::string_view word = cmdline.substr(at, end - at);
+    if (word.starts_with("console=")) last = word.substr(8);
+    at = end + 1;
+  }
+  return last.starts_with("hvc");
+}
 
 bool is_user_input_error(const Error& error) { return error.message.starts_with(kDiskOption); }
 

@@ -224,12 +224,18 @@ int run_vm(const Options& options) {
   }
 
   auto console_uart = m.platform().console();
-  if (options.console.kind == ConsoleKind::kStdio && console_uart) {
+  auto virtio_console = m.platform().virtio_console();
+  auto quit = [&] { asio::post(io, [&] { end(ExitEvent::kQuitKey, "quit with Ctrl-A x"); }); };
+  if (options.console.kind == ConsoleKind::kStdio && virtio_console && console_is_hvc(m.platform().cmdline(options))) {
+    input = std::make_unique<ConsoleInput>(
+        STDIN_FILENO, [virtio_console] { return virtio_console->input_room(); },
+        [virtio_console](std::span<const std::byte> bytes) { virtio_console->enqueue_input(bytes); }, quit);
+  } else if (options.console.kind == ConsoleKind::kStdio && console_uart) {
     input = std::make_unique<ConsoleInput>(
         STDIN_FILENO, [console_uart] { return console_uart->rx_room(); },
-        [console_uart](std::span<const std::byte> bytes) { console_uart->enqueue_input(bytes); },
-        [&] { asio::post(io, [&] { end(ExitEvent::kQuitKey, "quit with Ctrl-A x"); }); });
+        [console_uart](std::span<const std::byte> bytes) { console_uart->enqueue_input(bytes); }, quit);
   }
+  if (VirtioIo* virtio_io = m.virtio_io()) virtio_io->start();
 
   // Go.
   ExitCounters exits;
@@ -257,6 +263,7 @@ int run_vm(const Options& options) {
   io.run();
   // end() kicked every vCPU; wait for them before anything they use goes away.
   for (auto& t : threads) t.join();
+  if (VirtioIo* virtio_io = m.virtio_io()) virtio_io->stop();
   if (input) input->stop();
   flush();  // output written after the last flush was scheduled
   output.close(std::chrono::seconds(2));
@@ -298,6 +305,10 @@ int run_vm(const Options& options) {
     report.init = watch.init();
     report.console_bytes = watch.bytes();
     report.take_exits(exits);
+    if (VirtioIo* virtio_io = m.virtio_io()) {
+      report.virtio_mode = virtio_io->mode();
+      for (const auto& v : virtio_io->stats()) report.virtio.push_back({v.device, v.notifications, v.wakeups, v.slow_path});
+    }
     report.pio = m.platform().pio().stats();
     report.mmio = m.platform().mmio().stats();
     if (auto post_code = m.platform().find<devices::PostCode>()) {

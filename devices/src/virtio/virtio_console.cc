@@ -56,6 +56,11 @@ size_t VirtioConsole::enqueue_input(std::span<const std::byte> bytes) {
   return take;
 }
 
+size_t VirtioConsole::input_room() const {
+  std::lock_guard lock(mutex_);
+  return input_capacity_ > input_.size() ? input_capacity_ - input_.size() : 0;
+}
+
 size_t VirtioConsole::pending_input() const {
   std::lock_guard lock(mutex_);
   return input_.size();

@@ -59,13 +59,12 @@ void VirtioMmio::write(uint64_t offset, std::span<const std::byte> data) {
     return;
   }
   if (offset == kQueueNotify) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset) || value >= queues_.size()) return;
+    if (value >= queues_.size()) return;
+    if (notify_dispatch_) {
+      notify_dispatch_(static_cast<uint16_t>(value));
+    } else {
+      notify_queue(static_cast<uint16_t>(value));
     }
-    // No register lock here: the device may signal back from inside notify.
-    std::lock_guard notify_lock(notify_mutex_);
-    device_.notify(static_cast<uint16_t>(value));
     return;
   }
   write_register(offset, value);
@@ -220,6 +219,16 @@ void VirtioMmio::reset() {
   interrupt_status_ = 0;
   error_logged_ = false;
   update_irq();
+}
+
+void VirtioMmio::notify_queue(uint16_t queue) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset) || queue >= queues_.size()) return;
+  }
+  // No register lock here: the device may signal back from inside notify.
+  std::lock_guard notify_lock(notify_mutex_);
+  device_.notify(queue);
 }
 
 void VirtioMmio::signal_used(uint16_t /*queue*/) {

@@ -188,7 +188,12 @@ void VirtioPci::bar_write(uint32_t bar, uint64_t offset, std::span<const std::by
   if (offset >= kNotifyOffset && offset - kNotifyOffset < kRegionSize) {
     // The address names the queue; the value (the queue index) adds nothing.
     const uint64_t slot = (offset - kNotifyOffset) / kNotifyOffMultiplier;
-    if (slot < num_queues_) notify(static_cast<uint16_t>(slot));
+    if (slot >= num_queues_) return;
+    if (notify_dispatch_) {
+      notify_dispatch_(static_cast<uint16_t>(slot));
+    } else {
+      notify(static_cast<uint16_t>(slot));
+    }
     return;
   }
   Action action = Action::kNone;

@@ -426,3 +426,37 @@ TEST(Platform, Riscv64MmioSlotsUseSourcesOneUp) {
 
 }  // namespace
 }  // namespace vmm
+
+namespace vmm {
+namespace {
+
+TEST(ConsoleIsHvc, TheLastConsoleWordDecides) {
+  EXPECT_TRUE(console_is_hvc("root=/dev/vda console=hvc0"));
+  EXPECT_TRUE(console_is_hvc("console=ttyS0 console=hvc1 quiet"));
+  EXPECT_FALSE(console_is_hvc("console=hvc0 console=ttyS0"));
+  EXPECT_FALSE(console_is_hvc("console=ttyS0"));
+  EXPECT_FALSE(console_is_hvc(""));
+  EXPECT_FALSE(console_is_hvc("earlycon=hvc0 xconsole=hvc0"));
+  EXPECT_FALSE(console_is_hvc("console="));
+}
+
+TEST(Platform, TheVirtioConsoleIsReachableForInput) {
+  auto o = options_for(loader::Arch::kX86_64);
+  auto p = build_platform(o.arch, o, no_sinks(), test_memory());
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  auto console = (*p)->virtio_console();
+  ASSERT_NE(console, nullptr);
+  const size_t room = console->input_room();
+  EXPECT_GT(room, 0u);
+  std::array<std::byte, 10> bytes{};
+  EXPECT_EQ(console->enqueue_input(bytes), bytes.size());
+  EXPECT_EQ(console->input_room(), room - bytes.size());
+  Options none;
+  none.arch = loader::Arch::kX86_64;
+  auto q = build_platform(none.arch, none, no_sinks(), test_memory());
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ((*q)->virtio_console(), nullptr);
+}
+
+}  // namespace
+}  // namespace vmm

@@ -76,6 +76,8 @@ devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& 
   return [&vm, line = aarch64::spi_irq_line(request.line)](bool level) { (void)vm.irq_line(line, level); };
 }
 
+devices::pci::MsiSink msi_sink(Vm&, State&) { return {}; }
+
 Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
 
 namespace {

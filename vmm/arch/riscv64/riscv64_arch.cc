@@ -113,6 +113,8 @@ devices::IrqLine irq_line(Vm&, State&, Platform& platform, const devices::IrqReq
   return plic->line(request.line);
 }
 
+devices::pci::MsiSink msi_sink(Vm&, State&) { return {}; }
+
 Result<void> connect_platform(Vm&, State& state, Platform& platform) {
   auto plic = platform.find<devices::Plic>();
   if (!plic) return fail("riscv64: the platform has no PLIC");

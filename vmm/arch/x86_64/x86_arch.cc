@@ -53,6 +53,10 @@ devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& 
   return [&vm, gsi = request.line](bool level) { (void)vm.irq_line(gsi, level); };
 }
 
+devices::pci::MsiSink msi_sink(Vm& vm, State&) {
+  return [&vm](uint64_t address, uint32_t data) { (void)vm.signal_msi(address, data); };
+}
+
 Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
 
 Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options& options) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "boot/memory_map.h"
+#include "devices/pci/pci_device.h"
 #include "devices/platform_device.h"
 #include "loader/guest_memory.h"
 #include "vmm/cli.h"
@@ -60,6 +61,11 @@ Result<void> create_vm_devices(const Kvm& kvm, Vm& vm, State& state, const Optio
 // threads and the main thread; a line on a valid GSI of our own irqchip does
 // not fail, and a device has nowhere to report it anyway.
 devices::IrqLine irq_line(Vm& vm, State& state, Platform& platform, const devices::IrqRequest& request);
+
+// Where PCI MSIs go (x86: KVM_SIGNAL_MSI into the in-kernel local APICs).
+// Empty where the irqchip routes none (aarch64 without a vGIC ITS, riscv64's
+// userspace PLIC): guests there find no MSI domain and use INTx.
+devices::pci::MsiSink msi_sink(Vm& vm, State& state);
 
 // Wiring that platform devices need from KVM (riscv64: the PLIC's outputs
 // to each hart's external interrupt).

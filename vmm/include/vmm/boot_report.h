@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "devices/bus.h"
 
@@ -42,6 +43,12 @@ struct BootReport {
   std::string boot_path;  // "linux (bzImage)", "pvh (bzImage → vmlinux)", ...
   std::string outcome;    // why the VM ended
   std::string notes;      // lines about host quirks worked around
+  struct VirtioLine {
+    std::string device;
+    uint64_t notifications = 0, wakeups = 0, slow_path = 0;
+  };
+  std::string virtio_mode;  // how doorbells reach the devices ("ioeventfd")
+  std::vector<VirtioLine> virtio;
 
   void take_exits(const ExitCounters& c);
   std::string format() const;

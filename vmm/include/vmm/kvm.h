@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,14 @@ class Vm {
   // GSI; aarch64: the encoded type/vcpu/number, see vmm/arch/aarch64). Safe
   // from any thread.
   Result<void> irq_line(uint32_t irq, bool level);
+  // KVM_IOEVENTFD on the MMIO bus: a guest write of `length` bytes (0: any
+  // length, needs KVM_CAP_IOEVENTFD_ANY_LENGTH) to `address` signals
+  // `eventfd` inside KVM instead of exiting to us; with `datamatch`, only a
+  // write of that value does. remove_ioeventfd takes the same arguments.
+  Result<void> add_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch);
+  Result<void> remove_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch);
+  // KVM_SIGNAL_MSI: one MSI through the in-kernel irqchip. Safe from any thread.
+  Result<void> signal_msi(uint64_t address, uint32_t data);
   // KVM_CREATE_DEVICE; returns the device fd. `what` names it in errors.
   Result<Fd> create_device(uint32_t type, std::string_view what);
   // KVM_SET_GSI_ROUTING: replaces the whole GSI routing table.

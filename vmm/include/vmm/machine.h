@@ -14,6 +14,7 @@
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/platform.h"
+#include "vmm/virtio_io.h"
 
 namespace vmm {
 
@@ -32,6 +33,8 @@ class Machine {
   std::vector<Vcpu>& vcpus() { return vcpus_; }
   const std::string& boot_path() const { return boot_path_; }
   std::string notes() const { return arch::notes(*state_); }
+  // The virtio devices' I/O threads and doorbells (nullptr: no virtio devices).
+  VirtioIo* virtio_io() { return virtio_io_.get(); }
 
  private:
   explicit Machine(loader::GuestMemory mem) : mem_(std::move(mem)) {}
@@ -42,6 +45,8 @@ class Machine {
   arch::StatePtr state_;
   std::optional<Kvm> kvm_;
   std::optional<Vm> vm_;
+  // After the VM (its ioeventfds), before the vCPUs: stopped once they are gone.
+  std::unique_ptr<VirtioIo> virtio_io_;
   std::vector<Vcpu> vcpus_;
   std::string boot_path_;
 };

@@ -15,6 +15,7 @@
 #include "devices/platform_device.h"
 #include "devices/post_code.h"
 #include "devices/serial_16550a.h"
+#include "devices/virtio/virtio_console.h"
 #include "loader/guest_memory.h"
 #include "loader/kernel.h"
 #include "vmm/cli.h"
@@ -60,11 +61,17 @@ class Platform {
 
   // The UART the host console is attached to.
   std::shared_ptr<devices::Serial16550a> console() const { return find<devices::Serial16550a>(); }
+  // The virtio console (behind a transport, so not in devices()); nullptr without virtio.
+  std::shared_ptr<devices::virtio::VirtioConsole> virtio_console() const { return virtio_console_; }
+  void set_virtio_console(std::shared_ptr<devices::virtio::VirtioConsole> console) {
+    virtio_console_ = std::move(console);
+  }
 
  private:
   devices::Bus pio_;
   devices::Bus mmio_;
   std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
+  std::shared_ptr<devices::virtio::VirtioConsole> virtio_console_;
 };
 
 // What an x86_64 boot loads, for options on this platform (the real boot and the dry run alike).
@@ -77,5 +84,8 @@ boot::X86BootRequest x86_boot_request(const Options& options, const Platform& pl
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory);
 bool is_user_input_error(const Error& error);
+// Whether the guest's /dev/console is a virtio console (the last console= on
+// `cmdline` names hvcN): host input then goes there instead of the UART.
+bool console_is_hvc(std::string_view cmdline);
 
 }  // namespace vmm

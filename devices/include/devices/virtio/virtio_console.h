@@ -48,6 +48,8 @@ class VirtioConsole final : public VirtioDevice {
   // receive buffers.
   size_t enqueue_input(std::span<const std::byte> bytes);
   size_t pending_input() const;
+  // How much enqueue_input would take now (the host console paces on it).
+  size_t input_room() const;
 
  private:
   void deliver_input();  // mutex_ held

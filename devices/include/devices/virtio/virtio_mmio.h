@@ -18,9 +18,11 @@
 // Thread safety: registers are accessed from vCPU threads, signal_* and
 // device_error come from the device on an I/O thread. One mutex guards the
 // register state; it is never held while calling into the device, so the
-// device may call the hooks from inside notify, activate or reset. A
-// QueueNotify write calls device.notify on the writing vCPU thread (the path
-// without ioeventfd), serialised so the device never runs notify twice at once.
+// device may call the hooks from inside notify, activate or reset. The VMM
+// puts an ioeventfd on QueueNotify and calls notify_queue from an I/O
+// thread; a write that still reaches the register goes to the notify
+// dispatch (or, without one, runs the device on the vCPU thread). Either
+// way notify is serialised so the device never runs it twice at once.
 #pragma once
 
 #include <cstdint>
@@ -89,6 +91,15 @@ class VirtioMmio final : public Device, public TransportHooks {
   void device_error(std::string_view why) override;
 
   VirtioDevice& device() { return device_; }
+  uint16_t num_queues() const { return static_cast<uint16_t>(queues_.size()); }
+
+  // The driver notified `queue`: runs the device's notify (on the caller's
+  // thread, an I/O thread). Ignored unless the device is live.
+  void notify_queue(uint16_t queue);
+  // Where a QueueNotify write that reached the VMM (no ioeventfd matched it)
+  // goes; unset, the device runs on the writing vCPU thread. Set before any
+  // vCPU runs.
+  void set_notify_dispatch(std::function<void(uint16_t queue)> dispatch) { notify_dispatch_ = std::move(dispatch); }
   uint32_t status() const;
   uint32_t interrupt_status() const;
   uint64_t driver_features() const;
@@ -123,6 +134,7 @@ class VirtioMmio final : public Device, public TransportHooks {
   uint32_t config_generation_ = 0;
   bool irq_level_ = false;
   bool error_logged_ = false;
+  std::function<void(uint16_t)> notify_dispatch_;
 };
 
 }  // namespace devices::virtio

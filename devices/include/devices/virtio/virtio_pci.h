@@ -85,6 +85,15 @@ class VirtioPci final : public pci::PciDevice, public TransportHooks {
   // decodes (register an ioeventfd there; the bar observer says when it
   // moves); nullopt otherwise or for a queue that does not exist.
   std::optional<uint64_t> notify_address(uint16_t queue) const;
+  uint16_t num_queues() const { return num_queues_; }
+
+  // The driver notified `queue`: runs the device's notify (on the caller's
+  // thread, an I/O thread). Ignored unless the device is live.
+  void notify_queue(uint16_t queue) { notify(queue); }
+  // Where a notification that reached the VMM as a register write (no
+  // ioeventfd matched it) goes; unset, the device runs on the writing vCPU
+  // thread. Set before any vCPU runs.
+  void set_notify_dispatch(std::function<void(uint16_t queue)> dispatch) { notify_dispatch_ = std::move(dispatch); }
   uint64_t bar_size() const { return bar_size_; }
 
   uint8_t device_status() const;
@@ -141,6 +150,7 @@ class VirtioPci final : public pci::PciDevice, public TransportHooks {
   // Held around device_->notify and device_->reset so they never overlap.
   std::mutex notify_mutex_;
   std::atomic<bool> active_{false};
+  std::function<void(uint16_t)> notify_dispatch_;
 };
 
 }  // namespace devices::virtio
