@@ -6,7 +6,8 @@
 # holds everything L1 needs: arm64 busybox, the static cross-built vmm and
 # KVM integration tests with their tiny guests, the Debian arm64 kernel as
 # L2 (raw Image and gzip-compressed) and the arm64 busybox initramfs for L2.
-# No 9p: every binary is static.
+# No 9p: every binary is static. The only modules L1 loads are virtio-mmio
+# and virtio-blk, for the disks of --l1-disk.
 #
 #   run_aarch64.sh [options]
 # Options:
@@ -15,6 +16,9 @@
 #   --timeout SECS       whole run (default 900)
 #   --step-timeout SECS  each step (default 300)
 #   --verbose            stream the whole console, not only the markers
+#   --l1-disk FILE       a raw image L1 sees as its next virtio disk (/dev/vda,
+#                        ...; repeatable): L2 boots from it and the host reads
+#                        what L2 wrote once L1 is gone
 #
 # L1 runs the steps file with the shared runner (lib_l1.sh). Passes when
 # every step it declared (expect_steps) reported PASS and L1 finished
@@ -30,7 +34,7 @@ kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64
 
 build_dir=$project/build/cross-aarch64 steps_file=$here/steps_aarch64.sh
-overall_timeout=900 step_timeout=300 verbose=0
+overall_timeout=900 step_timeout=300 verbose=0 l1_disks=()
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift ;;
@@ -38,7 +42,8 @@ while (($#)); do
     --timeout) overall_timeout=$2; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --verbose) verbose=1 ;;
-    -h|--help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --l1-disk) [ -f "$2" ] || die "--l1-disk '$2': no such file"; l1_disks+=("$(realpath "$2")"); shift ;;
+    -h|--help) sed -n '2,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown option '$1'" ;;
   esac
   shift
@@ -70,6 +75,13 @@ l2_initrd=$(bash "$project/scripts/build_initramfs.sh" arm64 | tail -n1)
 stage=$(mktemp -d "$nested_cache/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/minivmm/vmm" "$stage/minivmm/tests/guests" "$stage/l2" "$stage/nested"
+# collect_modules.sh reads .modinfo with objcopy; the host's BFD cannot read
+# arm64 objects, so the cross binutils' objcopy stands in.
+command -v aarch64-linux-gnu-objcopy >/dev/null || die "aarch64-linux-gnu-objcopy not found (run scripts/setup.sh)"
+mkdir -p "$nested_cache/bin"
+ln -sf "$(command -v aarch64-linux-gnu-objcopy)" "$nested_cache/bin/objcopy"
+PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" \
+  virtio_mmio virtio_blk
 cp "$vmm" "$stage/minivmm/vmm/vmm"
 cp "$tests" "$stage/minivmm/tests/vmm_tests"
 cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"
@@ -80,12 +92,15 @@ cp "$here/lib_aarch64_l2.sh" "$stage/nested/lib.sh"
 cp "$here/lib_l1.sh" "$stage/nested/lib_l1.sh"
 { echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aarch64.sh" \
-  --add "$stage/minivmm:/minivmm" --add "$stage/l2:/l2" --add "$stage/nested:/nested" \
+  --add "$stage/minivmm:/minivmm" --add "$stage/l2:/l2" --add "$stage/nested:/nested" --add "$stage/modules:/lib/modules" \
   --output "$nested_cache/l1-initramfs.cpio.gz" arm64 | tail -n1)
 
 # shellcheck disable=SC2054 # commas belong to QEMU option values
 qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -smp 1 -m 2048
       -nographic -no-reboot -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyAMA0 panic=-1 quiet")
+for i in "${!l1_disks[@]}"; do
+  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-device,drive=l1disk$i")
+done
 
 # shellcheck source=lib_host.sh
 source "$here/lib_host.sh"

@@ -7,7 +7,12 @@
 # /minivmm), whose steps.sh holds `expect_steps NAME...` and
 # `step NAME CMD [ARG...]` lines (the shared runner: lib_l1.sh).
 #
-#   run_riscv64.sh [--timeout SECS] [--step-timeout SECS] [--verbose] PAYLOAD_DIR
+#   run_riscv64.sh [--timeout SECS] [--step-timeout SECS] [--verbose]
+#                  [--l1-disk FILE]... PAYLOAD_DIR
+#
+# --l1-disk attaches a raw image that L1 sees as its next virtio disk
+# (/dev/vda, ...): L2 boots from it and the host reads what L2 wrote once L1
+# is gone.
 #
 # Each step prints NESTED-STEP NAME PASS|FAIL on the console; the run passes
 # when every declared step reported PASS and L1 finished (NESTED-DONE;
@@ -22,13 +27,14 @@ project=$(cd "$here/../.." && pwd)
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/riscv64
 
-overall_timeout=900 step_timeout=300 verbose=0
+overall_timeout=900 step_timeout=300 verbose=0 l1_disks=()
 while (($#)); do
   case $1 in
     --timeout) overall_timeout=$2; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --verbose) verbose=1 ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --l1-disk) [ -f "$2" ] || die "--l1-disk '$2': no such file"; l1_disks+=("$(realpath "$2")"); shift ;;
+    -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option '$1'" ;;
     *) break ;;
   esac
@@ -50,7 +56,7 @@ modules_dir=$nested_cache/modules
 command -v riscv64-linux-gnu-objcopy >/dev/null || die "riscv64-linux-gnu-objcopy not found (run scripts/setup.sh)"
 mkdir -p "$nested_cache/bin"
 ln -sf "$(command -v riscv64-linux-gnu-objcopy)" "$nested_cache/bin/objcopy"
-PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm
+PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm virtio_blk
 # The step timeout travels in the payload's steps file.
 staged=$nested_cache/payload
 rm -rf "$staged"
@@ -65,6 +71,10 @@ l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_ris
 qemu=(qemu-system-riscv64 -M virt -cpu rv64,h=true -smp 1 -m 2048 -bios default -no-reboot
       -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyS0 quiet panic=-1"
       -display none -monitor none -serial stdio)
+# trixie's riscv64 kernel has virtio-pci built in; virtio_blk is a module.
+for i in "${!l1_disks[@]}"; do
+  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-pci,drive=l1disk$i")
+done
 
 # shellcheck source=lib_host.sh
 source "$here/lib_host.sh"

@@ -13,6 +13,9 @@
 #   --timeout SECS       whole run (default 600; none when --interactive)
 #   --step-timeout SECS  each step (default 300)
 #   --env NAME=VALUE     exported to the steps (repeatable)
+#   --l1-disk FILE       a raw image L1 sees as its next virtio disk (/dev/vda,
+#                        /dev/vdb, ...; repeatable): L2 boots from it and the
+#                        host reads what L2 wrote once L1 is gone
 #   --verbose            stream the whole console, not only the markers
 #
 # A steps file is bash, sourced in L1 from the project directory, made of
@@ -32,16 +35,17 @@ kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86
 
 overall_timeout=600 step_timeout=300 verbose=0 interactive=0 interactive_timeout_set=0
-envs=() steps_files=()
+envs=() steps_files=() l1_disks=()
 while (($#)); do
   case $1 in
     --timeout) overall_timeout=$2; interactive_timeout_set=1; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --env) [[ $2 == *=* ]] || die "--env expects NAME=VALUE, got '$2'"; envs+=("$2"); shift ;;
+    --l1-disk) [ -f "$2" ] || die "--l1-disk '$2': no such file"; l1_disks+=("$(realpath "$2")"); shift ;;
     --verbose) verbose=1 ;;
     --interactive) interactive=1 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option '$1'" ;;
     *) break ;;
   esac
@@ -69,7 +73,7 @@ mkdir -p "$nested_cache"
 modules_dir=$nested_cache/modules
 bash "$here/collect_modules.sh" "$kernel_cache/amd64/modules" "$modules_dir" \
   irqbypass kvm ccp kvm-amd \
-  virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+  virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
   9pnet 9pnet_virtio netfs fscache 9p overlay
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init.sh" \
   --add "$modules_dir:/lib/modules" --add "$here/lib_l1.sh:/lib/lib_l1.sh" \
@@ -95,6 +99,9 @@ cmdline+=" minivmm.runner=$here/l1_runner.sh minivmm.steps=$run_dir/steps.sh min
 qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -smp 1 -m 2G -no-reboot
       -kernel "$kernel" -initrd "$l1_initrd" -append "$cmdline"
       -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+for i in "${!l1_disks[@]}"; do
+  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-pci,drive=l1disk$i")
+done
 
 if ((interactive)); then
   # The terminal goes straight to L1's serial port (no QEMU mux, signals off),

@@ -78,8 +78,8 @@ po::options_description vm_options() {
        "(O_DIRECT)")
       ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
       ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
-       "how virtio devices (console, rng, --disk) reach the guest: none (default: no virtio devices yet), pci (a "
-       "PCI host bridge, INTx only so far) or mmio (virtio-mmio windows)");
+       "how the virtio devices (console, rng, --disk) reach the guest: pci (default: a PCI host bridge, MSI-X "
+       "where the irqchip routes MSIs, INTx elsewhere), mmio (virtio-mmio windows) or none (no virtio devices)");
   return desc;
 }
 
@@ -265,7 +265,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
     }
   }
   if (options.transport == VirtioTransport::kNone && !options.disks.empty())
-    return usage("--disk needs --virtio-transport pci or mmio (virtio devices are opt-in for now)");
+    return usage("--disk needs virtio: --virtio-transport none leaves it out");
 
   if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;

@@ -338,9 +338,11 @@ TEST(Cli, HelpAndVersion) {
 
 TEST(Cli, VirtioIsOptInWithRngAndNoDisks) {
   auto o = parse_ok({"--kernel", "k"});
-  EXPECT_EQ(o.transport, VirtioTransport::kNone);
+  EXPECT_EQ(o.transport, VirtioTransport::kPci);
   EXPECT_EQ(parse_ok({"--kernel", "k", "--virtio-transport", "pci"}).transport, VirtioTransport::kPci);
-  EXPECT_THAT(parse_error({"--kernel", "k", "--disk", "d"}), HasSubstr("--disk needs --virtio-transport"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "none", "--disk", "d"}),
+              HasSubstr("--disk needs virtio"));
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--virtio-transport", "none"}).transport, VirtioTransport::kNone);
   EXPECT_TRUE(o.rng);
   EXPECT_TRUE(o.disks.empty());
 }

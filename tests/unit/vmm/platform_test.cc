@@ -43,9 +43,10 @@ Options options_for(loader::Arch arch, uint32_t cpus = 1) {
   return o;
 }
 
-TEST(Platform, VirtioIsOptInForNow) {
+TEST(Platform, VirtioTransportNoneLeavesTheBridgeOut) {
   Options o;
   o.arch = loader::Arch::kX86_64;
+  o.transport = VirtioTransport::kNone;
   auto p = build_platform(o.arch, o, no_sinks(), test_memory());
   ASSERT_TRUE(p.has_value()) << p.error().message;
   EXPECT_EQ((*p)->pio().name_at(0xcf8), "") << "no PCI host bridge without --virtio-transport";
@@ -453,6 +454,7 @@ TEST(Platform, TheVirtioConsoleIsReachableForInput) {
   EXPECT_EQ(console->input_room(), room - bytes.size());
   Options none;
   none.arch = loader::Arch::kX86_64;
+  none.transport = VirtioTransport::kNone;
   auto q = build_platform(none.arch, none, no_sinks(), test_memory());
   ASSERT_TRUE(q.has_value());
   EXPECT_EQ((*q)->virtio_console(), nullptr);

@@ -32,8 +32,9 @@ struct ConsoleOptions {
   std::string path;  // kFile only
 };
 
-// kNone: no virtio devices. virtio is opt-in until the nested harness proves
-// it on every architecture (issue 10); then pci becomes the default.
+// kPci (the default): a PCI host bridge, because every distribution kernel
+// builds virtio-pci where virtio-mmio is a module and, on x86, needs ACPI
+// entries (DESIGN.md §9). kNone: no virtio devices at all.
 enum class VirtioTransport { kNone, kPci, kMmio };
 enum class DiskCache { kWriteback, kNone };
 
@@ -74,7 +75,7 @@ struct Options {
   std::string kvm_device = "/dev/kvm";
   std::vector<DiskOptions> disks;  // virtio-blk, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
-  VirtioTransport transport = VirtioTransport::kNone;
+  VirtioTransport transport = VirtioTransport::kPci;
 };
 
 struct UsageError {
