@@ -5,6 +5,10 @@ VMM=/minivmm/vmm/vmm
 L2_INITRD=/l2/initramfs.cpio.gz
 L2_CMDLINE="console=ttyS0 earlycon panic=-1"
 L2_TIMEOUT=${L2_TIMEOUT:-240}
+# For l2_disk_boot (lib_disk_l2.sh, appended to this file by run_aarch64.sh).
+DISK_KERNEL=/l2/Image
+DISK_INITRD=/l2/virtio-root.cpio.gz
+DISK_CMDLINE="earlycon panic=-1"
 
 # l2_boot EXPECT VMM-ARGS...: one minivmm boot of the Debian arm64 kernel
 # with the busybox initramfs until the console matches EXPECT.

@@ -2,8 +2,15 @@
 # Nested harness steps (aarch64), run by l1_init_aarch64.sh inside L1; the
 # functions are in lib_aarch64_l2.sh. Each boot must reach the initramfs's
 # marker line on the serial console; the SMP boot must report 2 CPUs online.
-expect_steps kvm-integration-tests boot-image-1cpu boot-image-smp2 boot-image-gz
+expect_steps kvm-integration-tests boot-image-1cpu boot-image-smp2 boot-image-gz \
+  disk-root-pci disk-root-mmio disk-root-hvc0
 step kvm-integration-tests kvm_integration_tests
 step boot-image-1cpu    l2_boot MINIVMM-INIT-OK --kernel /l2/Image
 step boot-image-smp2    l2_boot MINIVMM-CPUS=2 --kernel /l2/Image --cpus 2
 step boot-image-gz      l2_boot MINIVMM-INIT-OK --kernel /l2/Image.gz
+# The root file system on virtio-blk (lib_disk_l2.sh): virtio-pci (INTx on
+# GIC SPIs; Linux assigns the BARs itself), virtio-mmio device-tree nodes, and
+# virtio-pci with console=hvc0 alone.
+step disk-root-pci      l2_disk_boot pci-arm64 ttyS0 --virtio-transport pci
+step disk-root-mmio     l2_disk_boot mmio-arm64 ttyS0 --virtio-transport mmio
+step disk-root-hvc0     l2_disk_boot hvc0-arm64 hvc0

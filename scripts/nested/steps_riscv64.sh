@@ -7,7 +7,8 @@
 export MINIVMM_BINARY_DIR=/minivmm/build
 VMM=/minivmm/build/vmm/vmm
 L2_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
-expect_steps tiny-guest kvm-integration-tests boot-image-1cpu boot-image-2cpus boot-image-gzip
+expect_steps tiny-guest kvm-integration-tests boot-image-1cpu boot-image-2cpus boot-image-gzip \
+  disk-root-pci disk-root-mmio disk-root-hvc0
 step tiny-guest $VMM --kernel build/tests/guests/riscv64_guest_off.bin --expect GUEST-CPUS=1 --timeout 60
 # KVM works in L1: a skipped test fails the step (kvm_tests_ran, lib_l1.sh).
 step kvm-integration-tests kvm_tests_ran ./build/tests/vmm_tests --gtest_filter='KvmBootRiscv64.*' --gtest_brief=1
@@ -17,3 +18,11 @@ step boot-image-2cpus $VMM --kernel l2/Image --initrd l2/initramfs.cpio.gz --cmd
   --expect MINIVMM-CPUS=2 --timeout 300 --boot-report
 step boot-image-gzip $VMM --kernel l2/Image.gz --initrd l2/initramfs.cpio.gz --cmdline "$L2_CMDLINE" \
   --expect MINIVMM-INIT-OK --timeout 300 --boot-report
+# The root file system on virtio-blk (lib_disk_l2.sh, in the payload; each
+# step's shell sources STEP_LIB): virtio-pci (INTx on PLIC sources),
+# virtio-mmio device-tree nodes, and virtio-pci with console=hvc0 alone.
+export STEP_LIB=/minivmm/lib_disk_l2.sh VMM L2_TIMEOUT=300 DISK_KERNEL=/minivmm/l2/Image
+export DISK_INITRD=/minivmm/l2/virtio-root.cpio.gz DISK_CMDLINE="earlycon=sbi panic=-1"
+step disk-root-pci      l2_disk_boot pci-riscv64 ttyS0 --virtio-transport pci
+step disk-root-mmio     l2_disk_boot mmio-riscv64 ttyS0 --virtio-transport mmio
+step disk-root-hvc0     l2_disk_boot hvc0-riscv64 hvc0

@@ -3,7 +3,8 @@
 # Each boot must reach the initramfs's marker line on the serial console; the
 # SMP boots must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
-  boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell
+  boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
+  disk-root-pci disk-root-mmio disk-root-hvc0
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -16,3 +17,8 @@ step boot-smp2-acpi     l2_boot MINIVMM-CPUS=2 --kernel "$CLOUD_BZIMAGE" --cpus 
 step boot-smp2-mptable  l2_boot_with "$L2_CMDLINE acpi=off" MINIVMM-CPUS=2 --kernel "$GENERIC_BZIMAGE" --cpus 2
 # The interactive console: a line typed at the busybox shell runs.
 step console-shell      l2_console_shell --kernel "$CLOUD_BZIMAGE"
+# The root file system on virtio-blk (lib_disk_l2.sh): virtio-pci with MSI-X,
+# virtio-mmio (ACPI LNRO0005 devices), and virtio-pci with console=hvc0 alone.
+step disk-root-pci      l2_disk_boot pci-x86 ttyS0 --virtio-transport pci
+step disk-root-mmio     l2_disk_boot mmio-x86 ttyS0 --virtio-transport mmio
+step disk-root-hvc0     l2_disk_boot hvc0-x86 hvc0

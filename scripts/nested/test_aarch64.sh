@@ -23,7 +23,11 @@ if ! (cd "$project" && cmake --preset cross-aarch64 &&
 fi
 
 rc=0
-bash "$here/run_aarch64.sh" --build-dir "$build_dir" "$@" || rc=$?
+# shellcheck source=lib_disks.sh
+source "$here/lib_disks.sh"
+disks_prepare arm64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/aarch64/disks"
+bash "$here/run_aarch64.sh" --build-dir "$build_dir" "${disk_args[@]}" "$@" || rc=$?
+disks_check test_aarch64 pci-arm64 mmio-arm64 hvc0-arm64 || rc=1
 
 # shellcheck source=lib_host.sh
 source "$here/lib_host.sh"

@@ -42,9 +42,15 @@ if [ ! -f "$gz" ] || [ "$gz" -ot "$image" ]; then gzip -9 -n -c "$image" >"$gz.t
 cp "$gz" "$payload/l2/Image.gz"
 cp "$initrd" "$payload/l2/initramfs.cpio.gz"
 cp "$here/steps_riscv64.sh" "$payload/steps.sh"
+cp "$here/lib_disk_l2.sh" "$payload/lib_disk_l2.sh"
+cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/virtio-root.cpio.gz"
+# shellcheck source=lib_disks.sh
+source "$here/lib_disks.sh"
+disks_prepare riscv64 "$nested_cache/disks"
 
 rc=0
-bash "$here/run_riscv64.sh" --timeout 900 --step-timeout 360 "$@" "$payload" || rc=$?
+bash "$here/run_riscv64.sh" --timeout 900 --step-timeout 360 "${disk_args[@]}" "$@" "$payload" || rc=$?
+disks_check test_riscv64 pci-riscv64 mmio-riscv64 hvc0-riscv64 || rc=1
 
 # shellcheck source=lib_host.sh
 source "$here/lib_host.sh"

@@ -25,7 +25,7 @@ case ${1:-} in
   --compare) mode=compare; shift ;;
 esac
 case $mode in
-  vmm) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_vmm.sh") ;;
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/steps_x86_vmm.sh") ;;
   qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
   compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
 esac
@@ -41,7 +41,10 @@ if [ ! -f "$vmlinux" ] || [ "$vmlinux" -ot "$kernel_cache/cloud-amd64/vmlinuz" ]
   bash "$project/scripts/extract_vmlinux.sh" "$kernel_cache/cloud-amd64/vmlinuz" "$vmlinux" >/dev/null
 fi
 
+disk_initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" cloud-amd64 | tail -n1)
 envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
+      --env "DISK_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "DISK_INITRD=$disk_initrd"
+      --env "DISK_CMDLINE=reboot=k panic=-1"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
@@ -51,8 +54,13 @@ for knob in COMPARE_RUNS L2_TIMEOUT KVM_TESTS_REGEX; do
 done
 # Eight L2 boots under nested virtualization on a shared 2-core host: allow
 # far more than the ~2 minutes an idle machine needs (later --timeout wins).
+# shellcheck source=lib_disks.sh
+source "$here/lib_disks.sh"
+disk_args=()
+[ "$mode" != vmm ] || disks_prepare amd64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/disks"
 rc=0
-bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "$@" "${steps[@]}" || rc=$?
+bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "${disk_args[@]}" "$@" "${steps[@]}" || rc=$?
+[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 || rc=1
 
 # The boot report of every minivmm boot, per step, from the console log.
 # shellcheck source=lib_host.sh

@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Host side of the nested disk boots (lib_disk_l2.sh runs inside L1): fresh
+# images before the run, and what the guest left in them afterwards, read on
+# the host. Sourced by test_x86.sh, test_aarch64.sh and test_riscv64.sh
+# (which set $project).
+
+# disks_prepare ARCH DIR: DIR/root.img, the ext4 root of build_disk_image.sh
+# for ARCH, and DIR/ro.img, 1 MiB of a recognisable pattern whose sha256 is
+# kept; sets disk_args to the run_*.sh options that give them to L1 (as
+# /dev/vda and /dev/vdb).
+disks_prepare() {
+  local arch=$1 dir=$2
+  mkdir -p "$dir"
+  rm -f "$dir/root.img" "$dir/ro.img" "$dir/ro.sha256"
+  bash "$project/scripts/build_disk_image.sh" "$arch" "$dir/root.img" >/dev/null
+  yes MINIVMM-READ-ONLY-DISK | head -c 1048576 >"$dir/ro.img"
+  sha256sum <"$dir/ro.img" >"$dir/ro.sha256"
+  disks_dir=$dir
+  disk_args=(--l1-disk "$dir/root.img" --l1-disk "$dir/ro.img")
+}
+
+# disks_check WHO TAG...: every TAG's result file is in the root image
+# (check_disk_image.sh reads it with debugfs) and the read-only image is
+# byte-identical to what the run started with.
+disks_check() {
+  local who=$1 rc=0
+  shift
+  if bash "$project/scripts/check_disk_image.sh" "$disks_dir/root.img" "$@"; then
+    echo "$who: the guests' result files ($*) are in $disks_dir/root.img"
+  else
+    echo "$who: error: the guests' result files are not all in $disks_dir/root.img"
+    rc=1
+  fi
+  if sha256sum <"$disks_dir/ro.img" | cmp -s - "$disks_dir/ro.sha256"; then
+    echo "$who: the read-only disk is byte-identical after the run"
+  else
+    echo "$who: error: the read-only disk $disks_dir/ro.img changed"
+    rc=1
+  fi
+  return "$rc"
+}
