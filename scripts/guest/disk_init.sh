@@ -86,6 +86,12 @@ report_rng() {
 }
 
 main() {
+  # It mounts, and ends with poweroff -f: run by mistake on a host as root,
+  # that would power the host off.
+  if [ "$$" -ne 1 ]; then
+    echo "disk_init: not PID 1: this is a guest's init, not for running here" >&2
+    exit 1
+  fi
   export PATH=/bin:/sbin:/usr/bin:/usr/sbin
   [ -e /proc/self ] || mount -t proc proc /proc
   [ -d /sys/class ] || mount -t sysfs sysfs /sys

@@ -126,6 +126,12 @@ wait_for_root() {
 }
 
 main() {
+  # It mounts, and ends with poweroff -f: run by mistake on a host as root,
+  # that would power the host off.
+  if [ "$$" -ne 1 ]; then
+    echo "switch_root_init: not PID 1: this is a guest's init, not for running here" >&2
+    exit 1
+  fi
   export PATH=/bin:/sbin:/usr/bin:/usr/sbin
   mount -t proc proc /proc || fail "mounting /proc failed"
   mount -t sysfs sysfs /sys || fail "mounting /sys failed"
