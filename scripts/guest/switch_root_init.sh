@@ -66,7 +66,7 @@ load_modules() {
     else
       case $out in
         *"File exists"*) present=$((present + 1)) ;;
-        *) fail "insmod $name: $(echo "$out" | tr '\n' ' ')" ;;
+        *) fail "insmod $name: $(printf '%s' "$out" | tr '\n' ' ')" ;;
       esac
     fi
   done
@@ -138,8 +138,10 @@ main() {
   mount -t devtmpfs devtmpfs /dev || fail "mounting devtmpfs on /dev failed"
   open_console
   load_modules "$MODDIR"
-  # virtio_console may just have brought the console the command line asked for.
-  [ "$console_ok" = 1 ] || open_console
+  # virtio_console may just have brought the console the command line asked
+  # for last (console=ttyS0 console=hvc0): reopened, /dev/console is that one,
+  # as it will be for the root's init.
+  open_console
 
   parse_cmdline /proc/cmdline
   local why opts
@@ -153,7 +155,7 @@ main() {
     why=$(mount -t "$rootfstype" -o "$opts" "$root" /newroot 2>&1)
   else
     why=$(mount -o "$opts" "$root" /newroot 2>&1)
-  fi || fail "mounting $root (${rootfstype:-any type}, $opts) on /newroot: $(echo "$why" | tr '\n' ' ')"
+  fi || fail "mounting $root (${rootfstype:-any type}, $opts) on /newroot: $(printf '%s' "$why" | tr '\n' ' ')"
   [ -e "/newroot$new_init" ] || [ -L "/newroot$new_init" ] || fail "$new_init not found on $root"
 
   # The new init starts with devtmpfs already on /dev (as the kernel's own
