@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds a busybox-static initramfs (cpio newc + gzip) for a guest architecture.
 #
-#   build_initramfs.sh [--interactive] [--init FILE] [--add SRC:DEST]... [--output FILE] ARCH
+#   build_initramfs.sh [--interactive] [--init FILE] [--add SRC:DEST]... [--output FILE]
+#                      [--modules MODULES_DIR --module NAME[,NAME]...]... [--switch-root] ARCH
 #
-# ARCH is amd64 (the host's busybox-static), arm64 or riscv64 (the foreign
-# busybox-static that scripts/fetch_kernels.sh puts in the kernel cache).
+# ARCH is amd64 (the host's busybox-static; cloud-amd64 and x86_64 mean the
+# same), arm64 or riscv64 (the foreign busybox-static that
+# scripts/fetch_kernels.sh puts in the kernel cache).
 # The default /init mounts proc, sys and dev, prints
 #   MINIVMM-INIT-OK
 #   MINIVMM-CPUS=<online CPUs>
@@ -13,12 +15,36 @@
 # minivmm.shell=1 on the kernel command line) starts a shell on the console
 # instead and reboots when it exits. --init replaces /init with FILE; --add
 # copies extra files or directories into the image (the nested harness uses both).
-# Prints the output path (default ~/.cache/minivmm/initramfs/<arch>[-interactive].cpio.gz)
-# on its last line. The archive is reproducible: same inputs, same bytes.
+#
+# --modules MODULES_DIR (an unpacked kernel package's lib/modules/VERSION)
+# with --module NAME (repeatable, or a comma list) puts those modules and the
+# modules they depend on, decompressed, in /lib/modules/minivmm with a
+# load.order, dependencies first (scripts/nested/collect_modules.sh). A name
+# the kernel builds in (MODULES_DIR/modules.builtin) is skipped; an unknown
+# name is an error.
+#
+# --switch-root makes /init (scripts/guest/switch_root_init.sh) load those
+# modules and switch to the root file system of the kernel command line:
+# root=/dev/vdX (device paths only), rootfstype=, rootflags=, ro or rw (rw if
+# neither), init= (default /sbin/init), minivmm.rootwait=SECS (default 30).
+# It prints MINIVMM-INITRAMFS-MODULES, -ROOT and -SWITCH-ROOT lines, and on any
+# failure (a module that will not load, no root device in time, a failed
+# mount) `MINIVMM-INITRAMFS-FAIL: <reason>` and powers off.
+# scripts/build_virtio_root_initramfs.sh calls it with the modules for a
+# virtio-blk ext4 root.
+#
+# Prints the output path on its last line. Default: ~/.cache/minivmm/initramfs/
+# <arch>[-interactive].cpio.gz; with --switch-root <arch>-switch-root-<kernel
+# version>.cpio.gz; with only --modules <arch>-<kernel version>.cpio.gz.
+# The archive is reproducible: same inputs, same bytes.
 set -euo pipefail
 
 die() { echo "build_initramfs: error: $*" >&2; exit 1; }
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+# The help is the header comment, up to its first non-comment line.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib_busybox.sh
+source "$here/lib_busybox.sh"
 
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 out_dir=${MINIVMM_INITRAMFS_CACHE:-$HOME/.cache/minivmm/initramfs}
@@ -27,6 +53,9 @@ init_file=
 output=
 adds=()
 arch=
+modules_dir=
+module_names=()
+switch_root=0
 
 while (($#)); do
   case $1 in
@@ -34,6 +63,9 @@ while (($#)); do
     --init) [ $# -ge 2 ] || usage; init_file=$2; shift ;;
     --add) [ $# -ge 2 ] || usage; adds+=("$2"); shift ;;
     --output|-o) [ $# -ge 2 ] || usage; output=$2; shift ;;
+    --modules) [ $# -ge 2 ] || usage; modules_dir=$2; shift ;;
+    --module) [ $# -ge 2 ] || usage; module_names+=("$2"); shift ;;
+    --switch-root) switch_root=1 ;;
     -h|--help) usage ;;
     -*) die "unknown option '$1'" ;;
     *) [ -z "$arch" ] || die "more than one ARCH given ('$arch', '$1')"; arch=$1 ;;
@@ -42,25 +74,28 @@ while (($#)); do
 done
 [ -n "$arch" ] || usage
 
-case $arch in
-  amd64|x86_64)
-    arch=amd64
-    busybox=/bin/busybox
-    [ -x "$busybox" ] || die "$busybox missing: install busybox-static (scripts/setup.sh)"
-    file -L "$busybox" | grep -q 'statically linked' ||
-      die "$busybox is not statically linked: install busybox-static, not busybox" ;;
-  arm64|aarch64)
-    arch=arm64; busybox=$kernel_cache/arm64/busybox ;;
-  riscv64)
-    busybox=$kernel_cache/riscv64/busybox ;;
-  *) die "unknown ARCH '$arch' (amd64, arm64 or riscv64)" ;;
-esac
-[ -x "$busybox" ] || die "$busybox missing: run scripts/fetch_kernels.sh first"
+busybox_for_arch "$arch"
+arch=$bb_arch busybox=$bb_path
 for tool in cpio gzip; do command -v "$tool" >/dev/null || die "'$tool' not found (run scripts/setup.sh)"; done
+
+if ((${#module_names[@]})); then
+  [ -n "$modules_dir" ] || die "--module needs --modules MODULES_DIR (a kernel's lib/modules/VERSION)"
+  [ -d "$modules_dir" ] || die "--modules '$modules_dir': not a directory (an unpacked kernel's lib/modules/VERSION; scripts/fetch_kernels.sh)"
+else
+  [ -z "$modules_dir" ] || die "--modules given without any --module NAME"
+fi
+if [ "$switch_root" = 1 ]; then
+  [ -z "$init_file" ] || die "--switch-root and --init both set /init: give one"
+  [ "$interactive" != 1 ] || die "--switch-root has no interactive shell: drop --interactive (or INTERACTIVE=1)"
+fi
 
 if [ -z "$output" ]; then
   suffix=
   [ "$interactive" = 1 ] && suffix=-interactive
+  [ "$switch_root" = 1 ] && suffix=-switch-root
+  # Modules belong to one kernel build: its version keeps two kernels'
+  # archives (amd64 and cloud-amd64, say) apart.
+  [ -z "$modules_dir" ] || suffix+=-$(basename "$(readlink -f "$modules_dir")")
   output=$out_dir/$arch$suffix.cpio.gz
 fi
 mkdir -p "$(dirname "$output")"
@@ -68,21 +103,18 @@ mkdir -p "$(dirname "$output")"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,mnt}
-install -m 0755 "$busybox" "$stage/bin/busybox"
-# Applet links made here (not with `busybox --install` at boot) so /init needs no
-# set-up. The host's busybox-static lists its applets; the foreign builds are
-# the same or newer Debian busybox, and a missing applet only fails when used.
-applets=$(/bin/busybox --list 2>/dev/null || true)
-[ -n "$applets" ] || applets="sh ash mount umount mkdir cat echo ls grep sed tr cut head tail sleep
-  reboot poweroff halt setsid cttyhack insmod lsmod chroot dmesg uname mknod mdev timeout
-  date ps kill env true false test stty ln rm cp mv dd od wc find sync awk"
-for applet in $applets; do
-  [ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
-done
+stage_busybox "$busybox" "$stage"
+
+if ((${#module_names[@]})); then
+  bash "$here/nested/collect_modules.sh" "$modules_dir" "$stage/lib/modules/minivmm" "${module_names[@]}" ||
+    die "could not collect modules ${module_names[*]} from $modules_dir"
+fi
 
 if [ -n "$init_file" ]; then
   [ -f "$init_file" ] || die "--init $init_file: no such file"
   install -m 0755 "$init_file" "$stage/init"
+elif [ "$switch_root" = 1 ]; then
+  install -m 0755 "$here/guest/switch_root_init.sh" "$stage/init"
 else
   cat >"$stage/init" <<'EOF'
 #!/bin/sh

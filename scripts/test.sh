@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's test command: installs what is missing, fetches the real kernels,
-# builds, and runs every test layer (the nested harness's own logic, unit,
+# builds, and runs every test layer (the nested harness's own logic, the disk
+# image and initramfs scripts, unit,
 # ASan+UBSan, fuzzers, the aarch64/riscv64 unit tests under qemu-user, KVM,
 # nested). Ends with each layer's time and "layers: N passed, 0 failed".
 set -euo pipefail
@@ -30,6 +31,11 @@ bash scripts/nested/test_verdict.sh
 
 step "fetch real kernels"
 bash scripts/fetch_kernels.sh
+
+# Still the cheap layer (no QEMU, no C++ build), but after the fetch: it
+# builds initramfs archives from the cached kernels' modules.
+step "disk image and root-switching initramfs scripts (no QEMU)"
+bash scripts/test_disk_scripts.sh
 
 step "build and unit tests (default preset)"
 cmake --preset default >/dev/null

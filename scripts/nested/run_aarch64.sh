@@ -75,13 +75,8 @@ l2_initrd=$(bash "$project/scripts/build_initramfs.sh" arm64 | tail -n1)
 stage=$(mktemp -d "$nested_cache/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/minivmm/vmm" "$stage/minivmm/tests/guests" "$stage/l2" "$stage/nested"
-# collect_modules.sh reads .modinfo with objcopy; the host's BFD cannot read
-# arm64 objects, so the cross binutils' objcopy stands in.
-command -v aarch64-linux-gnu-objcopy >/dev/null || die "aarch64-linux-gnu-objcopy not found (run scripts/setup.sh)"
-mkdir -p "$nested_cache/bin"
-ln -sf "$(command -v aarch64-linux-gnu-objcopy)" "$nested_cache/bin/objcopy"
-PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" \
-  virtio_mmio virtio_blk
+# (collect_modules.sh picks aarch64-linux-gnu-objcopy itself.)
+bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" virtio_mmio virtio_blk
 cp "$vmm" "$stage/minivmm/vmm/vmm"
 cp "$tests" "$stage/minivmm/tests/vmm_tests"
 cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"

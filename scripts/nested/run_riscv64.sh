@@ -51,12 +51,9 @@ kernel=$kernel_cache/riscv64/vmlinuz
 
 mkdir -p "$nested_cache"
 modules_dir=$nested_cache/modules
-# collect_modules.sh reads .modinfo with objcopy; the host's (x86-only) BFD
-# cannot read riscv64 objects, so the cross binutils' objcopy stands in.
-command -v riscv64-linux-gnu-objcopy >/dev/null || die "riscv64-linux-gnu-objcopy not found (run scripts/setup.sh)"
-mkdir -p "$nested_cache/bin"
-ln -sf "$(command -v riscv64-linux-gnu-objcopy)" "$nested_cache/bin/objcopy"
-PATH=$nested_cache/bin:$PATH bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm virtio_blk
+# collect_modules.sh picks riscv64-linux-gnu-objcopy itself (the host's BFD
+# cannot read riscv64 objects).
+bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm virtio_blk
 # The step timeout travels in the payload's steps file.
 staged=$nested_cache/payload
 rm -rf "$staged"

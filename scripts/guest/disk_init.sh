@@ -1,0 +1,122 @@
+#!/bin/sh
+# shellcheck shell=dash disable=SC2013 # busybox ash (dash has its local); word loops over one-name-a-line files
+# /sbin/init of `build_disk_image.sh`: the disk-side test program. Runs under
+# the image's busybox sh as PID 1, prints marker lines on /dev/console and
+# powers off.
+#
+#   MINIVMM-DISK-INIT-OK
+#   MINIVMM-DISK-KERNEL=<uname -r>
+#   MINIVMM-DISK-ROOT=<device> <ro|rw>              (from /proc/mounts)
+#   MINIVMM-DISK-WROTE=/minivmm-result-TAG         or MINIVMM-DISK-WRITE-FAILED=<path>
+#   MINIVMM-RO-WRITE-FAILED | MINIVMM-RO-WRITE-SUCCEEDED | MINIVMM-RO-DISK-MISSING=<dev>
+#                                                   (only with minivmm.ro_disk=DEV)
+#   MINIVMM-RNG=<rng_current or none>
+#   MINIVMM-HWRNG-READ-OK | MINIVMM-HWRNG-READ-FAILED bytes=<n>
+#   MINIVMM-CONSOLES=<active consoles, comma separated>
+#   MINIVMM-CMDLINE-CONSOLES=<console= values, comma separated>
+#   MINIVMM-DISK-DONE
+#
+# Kernel command line: minivmm.tag=TAG (letters, digits, '.', '_', '-';
+# default "default") names the result file /minivmm-result-TAG, which holds
+# "MINIVMM-WROTE-TAG" and the kernel version (check_disk_image.sh reads it
+# on the host); minivmm.ro_disk=DEV asks for a one-sector write to DEV, which
+# should fail when the VMM offers DEV read-only.
+#
+# With MINIVMM_INIT_NO_MAIN=1 in the environment it only defines its
+# functions (scripts/test_disk_scripts.sh sources it).
+
+# parse_cmdline FILE: sets tag, ro_disk and cmdline_consoles.
+parse_cmdline() {
+  local arg
+  tag=default ro_disk='' cmdline_consoles=''
+  set -f
+  for arg in $(cat "$1"); do
+    case $arg in
+      minivmm.tag=*) tag=${arg#minivmm.tag=} ;;
+      minivmm.ro_disk=*) ro_disk=${arg#minivmm.ro_disk=} ;;
+      console=*) cmdline_consoles=${cmdline_consoles:+$cmdline_consoles,}${arg#console=} ;;
+    esac
+  done
+  set +f
+}
+
+# tag_ok TAG: the tag becomes a file name in /.
+tag_ok() {
+  case $1 in
+    ''|*[!A-Za-z0-9._-]*|.*) return 1 ;;
+  esac
+  return 0
+}
+
+write_result() {
+  local file="/minivmm-result-$tag"
+  if ! tag_ok "$tag"; then
+    echo "MINIVMM-DISK-WRITE-FAILED=bad minivmm.tag '$tag' (letters, digits, . _ -)"
+    return 0
+  fi
+  # Written under another name and renamed, so the host never sees half a file.
+  if printf 'MINIVMM-WROTE-%s\nkernel=%s\narch=%s\n' "$tag" "$(uname -r)" "$(uname -m)" >"$file.tmp" 2>/dev/null &&
+     mv "$file.tmp" "$file" && sync; then
+    echo "MINIVMM-DISK-WROTE=$file"
+  else
+    echo "MINIVMM-DISK-WRITE-FAILED=$file"
+  fi
+}
+
+# probe_ro_disk DEV: conv=fsync makes the write reach the device, so a VMM
+# that fails the request (rather than a kernel that refuses a read-only
+# disk) is seen too; without it dd would only fill the page cache.
+probe_ro_disk() {
+  if [ ! -b "$1" ]; then
+    echo "MINIVMM-RO-DISK-MISSING=$1"
+  elif printf 'MINIVMM-RO-WRITE-PROBE' | dd of="$1" bs=512 count=1 conv=sync,fsync 2>/dev/null; then
+    echo "MINIVMM-RO-WRITE-SUCCEEDED"
+  else
+    echo "MINIVMM-RO-WRITE-FAILED"
+  fi
+}
+
+report_rng() {
+  local current=none n
+  [ -r /sys/class/misc/hw_random/rng_current ] && current=$(cat /sys/class/misc/hw_random/rng_current)
+  echo "MINIVMM-RNG=$current"
+  # A device that never answers would block the read for good: bounded.
+  n=$(timeout 10 head -c 64 /dev/hwrng 2>/dev/null | wc -c)
+  if [ "$n" -eq 64 ]; then echo "MINIVMM-HWRNG-READ-OK"; else echo "MINIVMM-HWRNG-READ-FAILED bytes=$n"; fi
+}
+
+main() {
+  # It mounts, and ends with poweroff -f: run by mistake on a host as root,
+  # that would power the host off.
+  if [ "$$" -ne 1 ]; then
+    echo "disk_init: not PID 1: this is a guest's init, not for running here" >&2
+    exit 1
+  fi
+  export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+  [ -e /proc/self ] || mount -t proc proc /proc
+  [ -d /sys/class ] || mount -t sysfs sysfs /sys
+  # The initramfs moves its devtmpfs here; a kernel that mounted the root
+  # itself has done so with CONFIG_DEVTMPFS_MOUNT.
+  grep -q '^[^ ]* /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev
+  exec </dev/console >/dev/console 2>&1
+
+  echo "MINIVMM-DISK-INIT-OK"
+  echo "MINIVMM-DISK-KERNEL=$(uname -r)"
+  echo "MINIVMM-DISK-ROOT=$(awk '$2 == "/" { split($4, o, ","); d = $1 " " o[1] } END { print d }' /proc/mounts)"
+  parse_cmdline /proc/cmdline
+  write_result
+  [ -z "$ro_disk" ] || probe_ro_disk "$ro_disk"
+  report_rng
+  echo "MINIVMM-CONSOLES=$(tr ' ' ',' </sys/class/tty/console/active 2>/dev/null)"
+  echo "MINIVMM-CMDLINE-CONSOLES=$cmdline_consoles"
+  # A read-only remount checkpoints the journal, so the host's debugfs (which
+  # does not replay journals) reads the result file where it belongs.
+  sync
+  mount -o remount,ro / 2>/dev/null || echo "minivmm-disk: remounting / read-only failed"
+  echo "MINIVMM-DISK-DONE"
+  poweroff -f
+  sleep 5
+  reboot -f
+}
+
+[ "${MINIVMM_INIT_NO_MAIN:-}" = 1 ] || main "$@"
