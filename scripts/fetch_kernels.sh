@@ -39,6 +39,9 @@ done
 [ -r "$keyring" ] || die "$keyring missing (install debian-archive-keyring)"
 
 mkdir -p "$cache"
+# One run at a time: the nested tests each call this, and two runs sharing
+# the apt state directories break each other.
+command -v flock >/dev/null && { exec 9>"$cache/.lock"; flock 9; }
 rm -rf "$cache"/.bb.*   # left by an interrupted run
 avail_kb=$(df -Pk "$cache" | awk 'NR==2 {print $4}')
 # ~250 MB of .debs and ~1.5 GB unpacked when nothing is cached yet.

@@ -13,7 +13,8 @@ disks_prepare() {
   mkdir -p "$dir"
   rm -f "$dir/root.img" "$dir/ro.img" "$dir/ro.sha256"
   bash "$project/scripts/build_disk_image.sh" "$arch" "$dir/root.img" >/dev/null
-  yes MINIVMM-READ-ONLY-DISK | head -c 1048576 >"$dir/ro.img"
+  # yes ends on SIGPIPE once head has its bytes: not a failure.
+  { yes MINIVMM-READ-ONLY-DISK || true; } | head -c 1048576 >"$dir/ro.img"
   sha256sum <"$dir/ro.img" >"$dir/ro.sha256"
   disks_dir=$dir
   disk_args=(--l1-disk "$dir/root.img" --l1-disk "$dir/ro.img")

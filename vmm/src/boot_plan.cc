@@ -155,6 +155,12 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
         d.irqs.push_back(fmt::format("INT{} line {} (level)", static_cast<char>('A' + pin - 1),
                                      root->placement().intx_lines[line]));
       }
+      // Used where the irqchip routes MSIs (x86); elsewhere the guest finds
+      // no MSI domain and stays on INTx.
+      if (const uint16_t vectors = function->msix_vectors()) {
+        d.irqs.push_back(fmt::format("MSI-X {} vectors{}", vectors,
+                                     options.arch == loader::Arch::kX86_64 ? "" : " (unused: no MSI routing here)"));
+      }
       plan->devices.push_back(std::move(d));
     }
   }

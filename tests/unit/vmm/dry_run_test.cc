@@ -652,6 +652,8 @@ TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {
   EXPECT_THAT(pci.out, HasSubstr("virtio-blk 00:03.0"));
   EXPECT_THAT(pci.out, HasSubstr("virtio-console 00:01.0  BAR4 0x100000000+0x8000")) << "64-bit BARs go above RAM";
   EXPECT_THAT(pci.out, HasSubstr("INTA line 19 (level)")) << "slot 3, INTA: bridge line 3";
+  EXPECT_THAT(pci.out, HasSubstr("INTA line 19 (level), MSI-X 2 vectors")) << "virtio-blk: one queue + config";
+  EXPECT_THAT(pci.out, HasSubstr("MSI-X 3 vectors")) << "virtio-console: two queues + config";
 
   auto mmio = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "mmio", "--no-rng", "--dry-run"});
   ASSERT_EQ(mmio.exit_code, kExitOk) << mmio.err;

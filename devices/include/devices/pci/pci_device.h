@@ -79,6 +79,8 @@ class PciDevice {
   void set_bar_observer(BarObserver observer);
 
   uint8_t interrupt_pin() const;
+  // Vectors of the MSI-X capability (0: none).
+  uint16_t msix_vectors() const { return msix_ ? msix_->vectors() : 0; }
   std::optional<BarSpec> bar_spec(uint32_t index) const;
   BarMapping bar_mapping(uint32_t index) const;
   // Firmware-style placement: program BAR `index` and enable decoding of its
