@@ -20,20 +20,22 @@
 # default "default") names the result file /minivmm-result-TAG, which holds
 # "MINIVMM-WROTE-TAG" and the kernel version (check_disk_image.sh reads it
 # on the host); minivmm.ro_disk=DEV asks for a one-sector write to DEV, which
-# should fail when the VMM offers DEV read-only.
+# should fail when the VMM offers DEV read-only; minivmm.shell=1 starts a
+# shell on the console after the markers (the VM ends when it exits).
 #
 # With MINIVMM_INIT_NO_MAIN=1 in the environment it only defines its
 # functions (scripts/test_disk_scripts.sh sources it).
 
-# parse_cmdline FILE: sets tag, ro_disk and cmdline_consoles.
+# parse_cmdline FILE: sets tag, ro_disk, shell and cmdline_consoles.
 parse_cmdline() {
   local arg
-  tag=default ro_disk='' cmdline_consoles=''
+  tag=default ro_disk='' shell=0 cmdline_consoles=''
   set -f
   for arg in $(cat "$1"); do
     case $arg in
       minivmm.tag=*) tag=${arg#minivmm.tag=} ;;
       minivmm.ro_disk=*) ro_disk=${arg#minivmm.ro_disk=} ;;
+      minivmm.shell=*) shell=${arg#minivmm.shell=} ;;
       console=*) cmdline_consoles=${cmdline_consoles:+$cmdline_consoles,}${arg#console=} ;;
     esac
   done
@@ -114,6 +116,10 @@ main() {
   sync
   mount -o remount,ro / 2>/dev/null || echo "minivmm-disk: remounting / read-only failed"
   echo "MINIVMM-DISK-DONE"
+  if [ "$shell" = 1 ]; then
+    echo "minivmm-disk: busybox shell on the console; 'exit' or 'poweroff -f' ends the VM"
+    setsid cttyhack sh -l
+  fi
   poweroff -f
   sleep 5
   reboot -f

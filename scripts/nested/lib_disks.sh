@@ -7,7 +7,7 @@
 # disks_prepare ARCH DIR: DIR/root.img, the ext4 root of build_disk_image.sh
 # for ARCH, and DIR/ro.img, 1 MiB of a recognisable pattern whose sha256 is
 # kept; sets disk_args to the run_*.sh options that give them to L1 (as
-# /dev/vda and /dev/vdb).
+# the disks with serials l1disk0 and l1disk1).
 disks_prepare() {
   local arch=$1 dir=$2
   mkdir -p "$dir"

@@ -26,22 +26,22 @@ l2_boot_with() {
 }
 l2_boot() { l2_boot_with "$L2_CMDLINE" "$@"; }
 
-# l2_console_shell VMM-ARGS...: the interactive console end to end. Boots with
-# the busybox shell (minivmm.shell=1, as build_initramfs.sh --interactive
-# does), stdin from a fifo; once ash prints its prompt (so the line goes
-# through ash's line editing, not the kernel's canonical mode) it types
+# l2_shell_session CMDLINE VMM-ARGS...: the interactive console end to end.
+# The guest (minivmm.shell=1 on CMDLINE) starts a busybox shell on its
+# console, stdin comes from a fifo; once ash prints its prompt (so the line
+# goes through ash's line editing, not the kernel's canonical mode) it types
 #   echo MINIVMM-SHELL-$((6*7))
-#   reboot -f
-# and passes when the console shows the computed MINIVMM-SHELL-42 (the echo of
-# the typed line shows only the unexpanded text).
-l2_console_shell() {
-  local fifo line partial='' sent=0 rc=0
+#   poweroff -f   (or reboot -f)
+# and passes when the console shows the computed MINIVMM-SHELL-42 (the echo
+# of the typed line shows only the unexpanded text).
+l2_shell_session() {
+  local cmdline=$1 fifo line partial='' sent=0 rc=0
+  shift
   fifo=$(mktemp -u /tmp/minivmm-console.XXXXXX)
   mkfifo "$fifo"
-  echo "+ vmm $* --cmdline '$L2_CMDLINE minivmm.shell=1' --expect MINIVMM-SHELL-42 <fifo"
-  coproc L2 { exec "$VMM" --memory 512M --initrd "$INITRD" --console stdio --timeout "$L2_TIMEOUT" \
-                --boot-report --expect MINIVMM-SHELL-42 --cmdline "$L2_CMDLINE minivmm.shell=1" "$@" \
-                <"$fifo" 2>&1; }
+  echo "+ vmm $* --cmdline '$cmdline' --expect MINIVMM-SHELL-42 <fifo"
+  coproc L2 { exec "$VMM" --memory 512M --console stdio --timeout "$L2_TIMEOUT" \
+                --boot-report --expect MINIVMM-SHELL-42 --cmdline "$cmdline" "$@" <"$fifo" 2>&1; }
   local pid=$L2_PID out=${L2[0]}
   exec 3>"$fifo"
   while :; do
@@ -65,8 +65,20 @@ l2_console_shell() {
   exec 3>&-
   wait "$pid" || rc=$?
   rm -f "$fifo"
-  ((sent)) || echo "l2_console_shell: the shell prompt never appeared"
+  ((sent)) || echo "l2_shell_session: the shell prompt never appeared"
   return "$rc"
+}
+
+# l2_console_shell VMM-ARGS...: the busybox initramfs's shell on ttyS0 (the 16550).
+l2_console_shell() { l2_shell_session "$L2_CMDLINE minivmm.shell=1" --initrd "$INITRD" "$@"; }
+
+# l2_hvc0_shell TAG: the same through virtio-console alone: console=hvc0, the
+# root on virtio-blk (lib_disk_l2.sh), the disk init's shell.
+l2_hvc0_shell() {
+  local root
+  root=$(l1_disk 0) || return 1
+  l2_shell_session "console=hvc0 $DISK_CMDLINE root=/dev/vda rw minivmm.tag=$1 minivmm.shell=1" \
+    --kernel "$DISK_KERNEL" --initrd "$DISK_INITRD" --disk "$root"
 }
 
 # qemu_l2 KERNEL CMDLINE EXPECT QEMU-ARGS...: the same boot under QEMU/KVM

@@ -95,7 +95,7 @@ l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aar
 qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on -smp 1 -m 2048
       -nographic -no-reboot -kernel "$kernel" -initrd "$l1_initrd" -append "console=ttyAMA0 panic=-1 quiet")
 for i in "${!l1_disks[@]}"; do
-  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-device,drive=l1disk$i")
+  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-device,drive=l1disk$i,serial=l1disk$i")
 done
 
 # shellcheck source=lib_host.sh

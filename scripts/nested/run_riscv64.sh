@@ -70,7 +70,7 @@ qemu=(qemu-system-riscv64 -M virt -cpu rv64,h=true -smp 1 -m 2048 -bios default 
       -display none -monitor none -serial stdio)
 # trixie's riscv64 kernel has virtio-pci built in; virtio_blk is a module.
 for i in "${!l1_disks[@]}"; do
-  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-pci,drive=l1disk$i")
+  qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-pci,drive=l1disk$i,serial=l1disk$i")
 done
 
 # shellcheck source=lib_host.sh

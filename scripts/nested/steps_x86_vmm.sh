@@ -4,7 +4,7 @@
 # SMP boots must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
-  disk-root-pci disk-root-mmio disk-root-hvc0
+  disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -22,3 +22,6 @@ step console-shell      l2_console_shell --kernel "$CLOUD_BZIMAGE"
 step disk-root-pci      l2_disk_boot pci-x86 ttyS0 --virtio-transport pci
 step disk-root-mmio     l2_disk_boot mmio-x86 ttyS0 --virtio-transport mmio
 step disk-root-hvc0     l2_disk_boot hvc0-x86 hvc0
+# Typing into the guest through virtio-console (host input goes there when
+# the last console= is hvc0).
+step console-shell-hvc0 l2_hvc0_shell shell-x86

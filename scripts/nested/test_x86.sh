@@ -60,7 +60,7 @@ disk_args=()
 [ "$mode" != vmm ] || disks_prepare amd64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/disks"
 rc=0
 bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "${disk_args[@]}" "$@" "${steps[@]}" || rc=$?
-[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 || rc=1
+[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 shell-x86 || rc=1
 
 # The boot report of every minivmm boot, per step, from the console log.
 # shellcheck source=lib_host.sh
