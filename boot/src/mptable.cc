@@ -34,7 +34,7 @@ uint8_t negated_sum(const uint8_t* data, size_t len) {
 
 }  // namespace
 
-Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus) {
+Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus, std::span<const MpPciInterrupt> pci) {
   if (cpus == 0 || cpus > kMptableMaxCpus)
     return fail(ErrorCode::kInvalidArgument, "MP table: {} CPUs, must be 1..{}", cpus, kMptableMaxCpus);
   if (addr % 16 != 0 || addr > 0xffffffff - kFloatingPointerSize)
@@ -64,6 +64,15 @@ Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus) {
   config.push_back(bus_id);
   for (char c : std::string_view("ISA   ")) config.push_back(static_cast<uint8_t>(c));
   ++entries;
+  // Linux numbers PCI buses by the order of their bus entries: the first is
+  // PCI bus 0 whatever its MP bus id.
+  const uint8_t pci_bus_id = 1;
+  if (!pci.empty()) {
+    config.push_back(kBus);
+    config.push_back(pci_bus_id);
+    for (char c : std::string_view("PCI   ")) config.push_back(static_cast<uint8_t>(c));
+    ++entries;
+  }
 
   const auto ioapic_id = static_cast<uint8_t>(cpus);
   config.push_back(kIoapic);
@@ -84,6 +93,16 @@ Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus) {
   io_interrupt(kInt, 0, 2);
   for (uint8_t irq = 1; irq < 16; ++irq)
     if (irq != 2) io_interrupt(kInt, irq, irq);
+  for (const MpPciInterrupt& e : pci) {
+    if (e.device >= 32 || e.pin > 3)
+      return fail(ErrorCode::kInvalidArgument, "MP table: PCI interrupt for device {} pin {} (device < 32, pin 0..3)",
+                  e.device, e.pin);
+    // Flags: polarity active low (3), trigger level (3 << 2), as PCI INTx is.
+    // The source IRQ is the device number and the pin, MP spec 1.4 D.3.
+    config.insert(config.end(), {kIoInterrupt, kInt, 0x0f, 0, pci_bus_id,
+                                 static_cast<uint8_t>(e.device << 2 | e.pin), ioapic_id, e.ioapic_pin});
+    ++entries;
+  }
 
   auto local_interrupt = [&](uint8_t type, uint8_t lint) {
     config.insert(config.end(), {kLocalInterrupt, type, 0, 0, bus_id, 0, 0xff, lint});
@@ -106,8 +125,9 @@ Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus) {
   return out;
 }
 
-Result<MptableLayout> write_mptable(loader::GuestMemory& mem, uint64_t addr, uint64_t area_size, uint32_t cpus) {
-  auto bytes = build_mptable(addr, cpus);
+Result<MptableLayout> write_mptable(loader::GuestMemory& mem, uint64_t addr, uint64_t area_size, uint32_t cpus,
+                                    std::span<const MpPciInterrupt> pci) {
+  auto bytes = build_mptable(addr, cpus, pci);
   if (!bytes) return std::unexpected(bytes.error());
   if (bytes->size() > area_size)
     return fail(ErrorCode::kTooLarge, "MP table: {} bytes for {} CPUs exceed the {:#x} bytes at {:#x}", bytes->size(),

@@ -160,7 +160,8 @@ Result<X86BootSetup> setup_x86_boot(loader::GuestMemory& mem, const X86BootConfi
     layout.push_back({fmt::format("ACPI {}", t.signature), t.address, t.bytes.size()});
 
   if (config.mptable) {
-    auto mp = write_mptable(mem, x86::kMptableAreaAddr, x86::kMptableAreaSize, config.cpus);
+    auto mp = write_mptable(mem, x86::kMptableAreaAddr, x86::kMptableAreaSize, config.cpus,
+                            config.platform.mp_pci_interrupts);
     if (!mp) return std::unexpected(mp.error());
     layout.push_back({"MP table", mp->floating_pointer_addr, mp->size});
   }

@@ -29,13 +29,14 @@
 # parse_cmdline FILE: sets tag, ro_disk, shell and cmdline_consoles.
 parse_cmdline() {
   local arg
-  tag=default ro_disk='' shell=0 cmdline_consoles=''
+  tag=default ro_disk='' shell=0 end=poweroff cmdline_consoles=''
   set -f
   for arg in $(cat "$1"); do
     case $arg in
       minivmm.tag=*) tag=${arg#minivmm.tag=} ;;
       minivmm.ro_disk=*) ro_disk=${arg#minivmm.ro_disk=} ;;
       minivmm.shell=*) shell=${arg#minivmm.shell=} ;;
+      minivmm.end=reboot) end=reboot ;;
       console=*) cmdline_consoles=${cmdline_consoles:+$cmdline_consoles,}${arg#console=} ;;
     esac
   done
@@ -120,6 +121,9 @@ main() {
     echo "minivmm-disk: busybox shell on the console; 'exit' or 'poweroff -f' ends the VM"
     setsid cttyhack sh -l
   fi
+  # acpi=off leaves an x86 kernel no way to power off (poweroff halts for
+  # good): minivmm.end=reboot ends with a reset instead.
+  if [ "$end" = reboot ]; then reboot -f; fi
   poweroff -f
   sleep 5
   reboot -f

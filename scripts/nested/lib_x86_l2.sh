@@ -72,6 +72,15 @@ l2_shell_session() {
 # l2_console_shell VMM-ARGS...: the busybox initramfs's shell on ttyS0 (the 16550).
 l2_console_shell() { l2_shell_session "$L2_CMDLINE minivmm.shell=1" --initrd "$INITRD" "$@"; }
 
+# l2_disk_boot_mptable TAG: the generic kernel (which parses the MP table)
+# with acpi=off and pci=nomsi: virtio-pci's INTx found through the MP table's
+# PCI interrupt entries alone. Without ACPI there is no poweroff: the disk
+# init resets (reboot=k), which minivmm also counts as a clean end.
+l2_disk_boot_mptable() {
+  DISK_KERNEL=$GENERIC_BZIMAGE DISK_INITRD=$GENERIC_DISK_INITRD DISK_CMDLINE="$DISK_CMDLINE acpi=off pci=nomsi minivmm.end=reboot" \
+    l2_disk_boot "$1" ttyS0
+}
+
 # l2_hvc0_shell TAG: the same through virtio-console alone: console=hvc0, the
 # root on virtio-blk (lib_disk_l2.sh), the disk init's shell.
 l2_hvc0_shell() {

@@ -4,7 +4,7 @@
 # SMP boots must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
-  disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0
+  disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -25,3 +25,5 @@ step disk-root-hvc0     l2_disk_boot hvc0-x86 hvc0
 # Typing into the guest through virtio-console (host input goes there when
 # the last console= is hvc0).
 step console-shell-hvc0 l2_hvc0_shell shell-x86
+# PCI INTx routed by the MP table alone (acpi=off, pci=nomsi, generic kernel).
+step disk-root-mptable-intx l2_disk_boot_mptable mptable-x86

@@ -42,9 +42,10 @@ if [ ! -f "$vmlinux" ] || [ "$vmlinux" -ot "$kernel_cache/cloud-amd64/vmlinuz" ]
 fi
 
 disk_initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" cloud-amd64 | tail -n1)
+generic_disk_initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" amd64 | tail -n1)
 envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "DISK_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "DISK_INITRD=$disk_initrd"
-      --env "DISK_CMDLINE=reboot=k panic=-1"
+      --env "DISK_CMDLINE=reboot=k panic=-1" --env "GENERIC_DISK_INITRD=$generic_disk_initrd"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
@@ -60,7 +61,7 @@ disk_args=()
 [ "$mode" != vmm ] || disks_prepare amd64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/disks"
 rc=0
 bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "${disk_args[@]}" "$@" "${steps[@]}" || rc=$?
-[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 shell-x86 || rc=1
+[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 shell-x86 mptable-x86 || rc=1
 
 # The boot report of every minivmm boot, per step, from the console log.
 # shellcheck source=lib_host.sh

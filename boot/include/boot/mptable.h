@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "boot/error.h"
+#include "boot/platform_description.h"
 #include "loader/guest_memory.h"
 
 namespace boot {
@@ -23,11 +25,15 @@ struct MptableLayout {
 };
 
 // Builds the floating pointer followed by the configuration table (the
-// floating pointer's physaddr points at it) for `cpus` processors.
-Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus);
+// floating pointer's physaddr points at it) for `cpus` processors. With
+// `pci` entries, a PCI bus (bus 0 to the kernel) follows the ISA bus and
+// each entry becomes an I/O interrupt entry (level, active low) from
+// device/pin to its IOAPIC pin.
+Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus, std::span<const MpPciInterrupt> pci = {});
 
 // Writes build_mptable at addr. Errors: cpus 0 or > kMptableMaxCpus, the
 // table larger than area_size, the area outside guest memory.
-Result<MptableLayout> write_mptable(loader::GuestMemory& mem, uint64_t addr, uint64_t area_size, uint32_t cpus);
+Result<MptableLayout> write_mptable(loader::GuestMemory& mem, uint64_t addr, uint64_t area_size, uint32_t cpus,
+                                    std::span<const MpPciInterrupt> pci = {});
 
 }  // namespace boot

@@ -36,6 +36,12 @@ struct DtIrqContext {
 // Writes one complete node (begin_node .. end_node) under the root.
 using DtNodeWriter = std::function<void(FdtWriter& writer, const DtIrqContext& irq)>;
 
+struct MpPciInterrupt {
+  uint8_t device = 0;       // slot on bus 0
+  uint8_t pin = 0;          // 0 = INTA .. 3 = INTD
+  uint8_t ioapic_pin = 0;   // GSI
+};
+
 struct PlatformDescription {
   std::vector<DtNodeWriter> dt_nodes;
   std::string stdout_path;                        // "/serial@9000000"; empty: none
@@ -45,6 +51,9 @@ struct PlatformDescription {
   // x86_64: complete ACPI tables (checksummed) the XSDT lists besides the
   // fixed ones, e.g. the PCI host bridge's MCFG.
   std::vector<std::vector<uint8_t>> acpi_tables;
+  // x86_64: PCI bus 0's INTx routing for the MP table (kernels with acpi=off
+  // find no _PRT): each device/pin and the IOAPIC pin it is wired to.
+  std::vector<MpPciInterrupt> mp_pci_interrupts;
 };
 
 }  // namespace boot

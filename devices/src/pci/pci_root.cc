@@ -116,11 +116,14 @@ void PciRoot::describe_acpi(boot::PlatformDescription& platform) const {
   crs.push_back(aml::dword_memory(static_cast<uint32_t>(w.mmio32.base), static_cast<uint32_t>(w.mmio32.size), false));
   if (w.mmio64.size) crs.push_back(aml::qword_memory(w.mmio64.base, w.mmio64.size, true));
 
-  // _PRT: the GSI directly (source Zero, index = GSI), no link devices.
+  // _PRT: the GSI directly (source Zero, index = GSI), no link devices. The
+  // MP table gets the same routing for kernels booted with acpi=off.
   std::vector<aml::Bytes> prt;
   for (const auto& e : bridge_.prt_entries()) {
     prt.push_back(aml::package({aml::integer(e.address), aml::integer(e.pin), aml::integer(0),
                                 aml::integer(placement_.intx_lines[e.line])}));
+    platform.mp_pci_interrupts.push_back({static_cast<uint8_t>(e.address >> 16), e.pin,
+                                          static_cast<uint8_t>(placement_.intx_lines[e.line])});
   }
 
   platform.dsdt_sb.push_back(aml::device("PCI0", {

@@ -123,3 +123,64 @@ TEST(Mptable, OutsideGuestMemoryIsAnError) {
 
 }  // namespace
 }  // namespace boot
+
+namespace boot {
+namespace {
+
+// acpi=off kernels route PCI INTx from the MP table: a PCI bus entry after
+// the ISA bus and one level/active-low entry per device and pin.
+TEST(MptablePci, BusAndInterruptEntriesForEachDevicePin) {
+  auto mem = boot_test::x86_memory(64 * kMiB);
+  std::vector<MpPciInterrupt> pci{{1, 0, 17}, {3, 0, 19}, {3, 1, 16}};
+  auto layout = write_mptable(mem, 0xF0000, 0x10000, 2, pci);
+  ASSERT_TRUE(layout.has_value()) << layout.error().message;
+  const uint32_t config = boot_test::u32(mem, 0xF0004);
+  const uint16_t length = boot_test::u16(mem, config + 4);
+  auto table = boot_test::bytes_at(mem, config, length);
+  EXPECT_EQ(boot_test::byte_sum(table, length), 0);
+
+  std::vector<std::string> buses;
+  std::vector<std::array<uint8_t, 8>> pci_ints;
+  uint64_t p = config + 44;
+  for (uint16_t i = 0; i < layout->entry_count; ++i) {
+    const uint8_t type = boot_test::u8(mem, p);
+    if (type == 0) { p += 20; continue; }
+    if (type == 1) {
+      buses.emplace_back(reinterpret_cast<const char*>(table.data() + (p - config) + 2), 6);
+      EXPECT_EQ(boot_test::u8(mem, p + 1), buses.size() - 1) << "bus ids 0 (ISA), 1 (PCI)";
+    }
+    if (type == 3 && boot_test::u8(mem, p + 4) == 1) {
+      std::array<uint8_t, 8> e{};
+      for (int b = 0; b < 8; ++b) e[b] = boot_test::u8(mem, p + b);
+      pci_ints.push_back(e);
+    }
+    p += 8;
+  }
+  ASSERT_EQ(buses, (std::vector<std::string>{"ISA   ", "PCI   "}));
+  ASSERT_EQ(pci_ints.size(), 3u);
+  EXPECT_EQ(pci_ints[0][2], 0x0f) << "level, active low";
+  EXPECT_EQ(pci_ints[0][5], 1 << 2 | 0) << "device 1, INTA";
+  EXPECT_EQ(pci_ints[0][6], 2) << "the IOAPIC's id follows the 2 CPUs";
+  EXPECT_EQ(pci_ints[0][7], 17);
+  EXPECT_EQ(pci_ints[2][5], 3 << 2 | 1) << "device 3, INTB";
+  EXPECT_EQ(pci_ints[2][7], 16);
+}
+
+TEST(MptablePci, NoPciBusWithoutPciInterrupts) {
+  auto bytes = build_mptable(0xF0000, 1);
+  ASSERT_TRUE(bytes.has_value());
+  std::string text(bytes->begin(), bytes->end());
+  EXPECT_EQ(text.find("PCI   "), std::string::npos);
+}
+
+TEST(MptablePci, RefusesImpossibleDevicesAndPins) {
+  std::vector<MpPciInterrupt> bad_device{{32, 0, 16}};
+  EXPECT_FALSE(build_mptable(0xF0000, 1, bad_device).has_value());
+  std::vector<MpPciInterrupt> bad_pin{{1, 4, 16}};
+  auto r = build_mptable(0xF0000, 1, bad_pin);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("pin 4"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace boot
