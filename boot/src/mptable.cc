@@ -59,20 +59,20 @@ Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus, std::sp
     append_le(config, 0, 8);
     ++entries;
   }
-  const uint8_t bus_id = 0;
-  config.push_back(kBus);
-  config.push_back(bus_id);
-  for (char c : std::string_view("ISA   ")) config.push_back(static_cast<uint8_t>(c));
-  ++entries;
-  // Linux numbers PCI buses by the order of their bus entries: the first is
-  // PCI bus 0 whatever its MP bus id.
-  const uint8_t pci_bus_id = 1;
+  // Linux looks a PCI device's bus number up as an MP bus id, so PCI bus 0
+  // must be MP bus 0 and the ISA bus goes after it (as SeaBIOS does).
+  const uint8_t pci_bus_id = 0;
+  const uint8_t bus_id = pci.empty() ? 0 : 1;  // ISA
   if (!pci.empty()) {
     config.push_back(kBus);
     config.push_back(pci_bus_id);
     for (char c : std::string_view("PCI   ")) config.push_back(static_cast<uint8_t>(c));
     ++entries;
   }
+  config.push_back(kBus);
+  config.push_back(bus_id);
+  for (char c : std::string_view("ISA   ")) config.push_back(static_cast<uint8_t>(c));
+  ++entries;
 
   const auto ioapic_id = static_cast<uint8_t>(cpus);
   config.push_back(kIoapic);

@@ -81,7 +81,13 @@ std::string BootReport::format() const {
                        v.notifications, v.wakeups, v.slow_path);
     }
   }
-  if (!notes.empty()) s += "  note: " + notes;
+  // One "note:" per line of notes.
+  for (size_t begin = 0; begin < notes.size();) {
+    size_t end = notes.find('\n', begin);
+    if (end == std::string::npos) end = notes.size();
+    if (end > begin) s += fmt::format("  note: {}\n", notes.substr(begin, end - begin));
+    begin = end + 1;
+  }
   return s;
 }
 

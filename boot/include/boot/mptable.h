@@ -26,9 +26,9 @@ struct MptableLayout {
 
 // Builds the floating pointer followed by the configuration table (the
 // floating pointer's physaddr points at it) for `cpus` processors. With
-// `pci` entries, a PCI bus (bus 0 to the kernel) follows the ISA bus and
-// each entry becomes an I/O interrupt entry (level, active low) from
-// device/pin to its IOAPIC pin.
+// `pci` entries, a PCI bus (MP bus 0, which Linux takes for PCI bus 0)
+// precedes the ISA bus (then MP bus 1) and each entry becomes an I/O
+// interrupt entry (level, active low) from device/pin to its IOAPIC pin.
 Result<std::vector<uint8_t>> build_mptable(uint64_t addr, uint32_t cpus, std::span<const MpPciInterrupt> pci = {});
 
 // Writes build_mptable at addr. Errors: cpus 0 or > kMptableMaxCpus, the

@@ -14,6 +14,7 @@
 #include "loader/initrd.h"
 #include "loader/kernel_loader.h"
 #include "vmm/arch.h"
+#include "vmm/irqfd_lines.h"
 #include "vmm/fdt_boot.h"
 #include "vmm/xioctl.h"
 
@@ -25,6 +26,7 @@ struct State {
   aarch64::Vgic vgic;
   kvm_vcpu_init preferred{};
   std::string notes;
+  std::unique_ptr<IrqfdLines> irqfds;  // level SPIs; null without KVM_CAP_IRQFD_RESAMPLE
 };
 
 void StateDeleter::operator()(State* state) const { delete state; }
@@ -117,7 +119,16 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
       if (auto r = set_entry_registers(vcpus.front(), state.entry); !r) return r;
     }
   }
-  return aarch64::init_vgic(state.vgic);
+  if (auto r = aarch64::init_vgic(state.vgic); !r) return r;
+  // KVM takes irqfds only once the vGIC is initialised.
+  if (!state.irqfds) {
+    state.notes += "level interrupt lines on KVM_IRQ_LINE (no KVM_CAP_IRQFD_RESAMPLE)\n";
+  } else if (auto r = state.irqfds->activate(); !r) {
+    state.notes += fmt::format("level interrupt lines on KVM_IRQ_LINE: {}\n", r.error().message);
+  } else {
+    state.notes += fmt::format("{} level interrupt lines on irqfds with resample\n", state.irqfds->count());
+  }
+  return {};
 }
 
 bool handle_exit(Vcpu&, VcpuContext&) { return false; }

@@ -201,19 +201,7 @@ bool handle_exit(Vcpu& vcpu, VcpuContext& ctx) {
   return true;
 }
 
-std::string notes(const State& state) {
-  // The report prefixes only the first line with "  note: "; give each line its own.
-  std::string out;
-  size_t begin = 0;
-  while (begin < state.notes.size()) {
-    size_t end = state.notes.find('\n', begin);
-    if (end == std::string::npos) end = state.notes.size();
-    if (!out.empty()) out += "  note: ";
-    out += state.notes.substr(begin, end - begin) + "\n";
-    begin = end + 1;
-  }
-  return out;
-}
+std::string notes(const State& state) { return state.notes; }
 
 std::string describe_vcpu(const Vcpu& vcpu) {
   auto pc = vcpu.get_one_reg(riscv64::kCorePc);

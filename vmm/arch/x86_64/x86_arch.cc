@@ -8,6 +8,7 @@
 #include "arch/x86_64/x86_vm.h"
 #include "boot/x86_boot_path.h"
 #include "vmm/arch.h"
+#include "vmm/irqfd_lines.h"
 
 namespace vmm::arch {
 
@@ -16,6 +17,7 @@ struct State {
   std::vector<kvm_cpuid_entry2> supported_cpuid;
   x86::CpuidQuirks quirks;
   std::string notes;
+  std::unique_ptr<IrqfdLines> irqfds;  // level lines; null without KVM_CAP_IRQFD_RESAMPLE
 };
 
 void StateDeleter::operator()(State* state) const { delete state; }
@@ -46,18 +48,32 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options&)
   if (state.quirks.hide_cx16) {
     state.notes += "host CPU has no NPT/EPT (shadow paging): CMPXCHG16B hidden from the guest\n";
   }
+  if (IrqfdLines::supported(vm)) state.irqfds = std::make_unique<IrqfdLines>(vm);
   return x86::setup_vm(vm);
 }
 
-devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& request) {
-  return [&vm, gsi = request.line](bool level) { (void)vm.irq_line(gsi, level); };
+devices::IrqLine irq_line(Vm& vm, State& state, Platform&, const devices::IrqRequest& request) {
+  devices::IrqLine direct = [&vm, gsi = request.line](bool level) { (void)vm.irq_line(gsi, level); };
+  // Edge lines (the i8042) stay on KVM_IRQ_LINE: resample is for level lines.
+  if (!state.irqfds || request.trigger != boot::IrqTrigger::kLevel) return direct;
+  auto line = state.irqfds->line(request.line, direct);
+  return line ? *line : direct;
 }
 
 devices::pci::MsiSink msi_sink(Vm& vm, State&) {
   return [&vm](uint64_t address, uint32_t data) { (void)vm.signal_msi(address, data); };
 }
 
-Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
+Result<void> connect_platform(Vm&, State& state, Platform&) {
+  if (!state.irqfds) {
+    state.notes += "level interrupt lines on KVM_IRQ_LINE (no KVM_CAP_IRQFD_RESAMPLE)\n";
+  } else if (auto r = state.irqfds->activate(); !r) {
+    state.notes += fmt::format("level interrupt lines on KVM_IRQ_LINE: {}\n", r.error().message);
+  } else {
+    state.notes += fmt::format("{} level interrupt lines on irqfds with resample\n", state.irqfds->count());
+  }
+  return {};
+}
 
 Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options& options) {
   std::optional<boot::X86EntryState> entry;
