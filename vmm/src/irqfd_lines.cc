@@ -104,4 +104,10 @@ void IrqfdLines::stop() {
 
 size_t IrqfdLines::count() const { return impl_->lines.size(); }
 
+std::string activate_irqfd_lines(IrqfdLines* lines) {
+  if (!lines) return "level interrupt lines on KVM_IRQ_LINE (no KVM_CAP_IRQFD_RESAMPLE)\n";
+  if (auto r = lines->activate(); !r) return fmt::format("level interrupt lines on KVM_IRQ_LINE: {}\n", r.error().message);
+  return fmt::format("{} level interrupt lines on irqfds with resample\n", lines->count());
+}
+
 }  // namespace vmm

@@ -121,13 +121,7 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
   }
   if (auto r = aarch64::init_vgic(state.vgic); !r) return r;
   // KVM takes irqfds only once the vGIC is initialised.
-  if (!state.irqfds) {
-    state.notes += "level interrupt lines on KVM_IRQ_LINE (no KVM_CAP_IRQFD_RESAMPLE)\n";
-  } else if (auto r = state.irqfds->activate(); !r) {
-    state.notes += fmt::format("level interrupt lines on KVM_IRQ_LINE: {}\n", r.error().message);
-  } else {
-    state.notes += fmt::format("{} level interrupt lines on irqfds with resample\n", state.irqfds->count());
-  }
+  state.notes += activate_irqfd_lines(state.irqfds.get());
   return {};
 }
 

@@ -65,13 +65,7 @@ devices::pci::MsiSink msi_sink(Vm& vm, State&) {
 }
 
 Result<void> connect_platform(Vm&, State& state, Platform&) {
-  if (!state.irqfds) {
-    state.notes += "level interrupt lines on KVM_IRQ_LINE (no KVM_CAP_IRQFD_RESAMPLE)\n";
-  } else if (auto r = state.irqfds->activate(); !r) {
-    state.notes += fmt::format("level interrupt lines on KVM_IRQ_LINE: {}\n", r.error().message);
-  } else {
-    state.notes += fmt::format("{} level interrupt lines on irqfds with resample\n", state.irqfds->count());
-  }
+  state.notes += activate_irqfd_lines(state.irqfds.get());
   return {};
 }
 

@@ -48,4 +48,8 @@ class IrqfdLines {
   std::unique_ptr<Impl> impl_;
 };
 
+// Activates `lines` (may be null: no resample support) and says, for the
+// boot report, how the level lines ended up being driven.
+std::string activate_irqfd_lines(IrqfdLines* lines);
+
 }  // namespace vmm
