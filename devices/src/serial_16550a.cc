@@ -18,7 +18,11 @@ std::vector<Window> Serial16550a::windows() const {
   return {{placement_.bus, placement_.base, size, 0, fmt::format("serial{}", placement_.index)}};
 }
 
-std::vector<IrqRequest> Serial16550a::irqs() const { return {{placement_.irq, boot::IrqTrigger::kLevel}}; }
+std::vector<IrqRequest> Serial16550a::irqs() const {
+  // On the ISA bus (x86 PIO, described with IRQNoFlags) the guest programs
+  // the pin edge-triggered; the MMIO UARTs' DT nodes say level.
+  return {{placement_.irq, placement_.bus == BusKind::kPio ? boot::IrqTrigger::kEdge : boot::IrqTrigger::kLevel}};
+}
 
 void Serial16550a::connect_irqs(std::vector<IrqLine> lines) {
   std::lock_guard lock(mutex_);
