@@ -32,6 +32,9 @@ struct Doorbells {
   std::atomic<uint64_t> notifications{0};
   std::atomic<uint64_t> wakeups{0};
   std::atomic<uint64_t> slow_path{0};
+  // One posted slow-path notify per queue at a time: a guest hammering the
+  // register while the device is busy coalesces instead of queueing work.
+  std::unique_ptr<std::atomic<bool>[]> posted;
 };
 
 }  // namespace
@@ -69,6 +72,7 @@ struct VirtioIo::Impl {
     d->length = length;
     d->datamatch = datamatch;
     d->registered.resize(queues);
+    d->posted = std::make_unique<std::atomic<bool>[]>(queues);
     Doorbells* raw = d.get();
     for (uint16_t q = 0; q < queues; ++q) {
       int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -90,7 +94,12 @@ struct VirtioIo::Impl {
     return [d, notify = std::move(notify)](uint16_t q) {
       d->notifications.fetch_add(1, std::memory_order_relaxed);
       d->slow_path.fetch_add(1, std::memory_order_relaxed);
-      d->thread->post([notify, q] { notify(q); });
+      if (q >= d->eventfds.size() || d->posted[q].exchange(true)) return;
+      d->thread->post([d, notify, q] {
+        // Cleared before the work: a write arriving during it posts again.
+        d->posted[q].store(false);
+        notify(q);
+      });
     };
   }
 };
