@@ -52,11 +52,23 @@ Result<GuestMemory> GuestMemory::create(std::span<const RegionSpec> specs, Memor
                     "(needed for hugetlbfs pages)", s.base, s.size);
       flags |= MAP_HUGETLB;
     }
-    void* host = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    // THP backs guest RAM with 2 MiB pages only where the host address is
+    // 2 MiB aligned like the guest's (then KVM maps it with huge pages too):
+    // map 2 MiB more and trim both ends.
+    const bool align = options.huge_pages == HugePages::kTransparent && s.size >= kHugePageSize;
+    const uint64_t extra = align ? kHugePageSize : 0;
+    void* host = mmap(nullptr, s.size + extra, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (host == MAP_FAILED) {
       int err = errno;
       return fail(ErrorCode::kIo, "guest memory: mmap of {:#x} bytes for region {} failed: {}", s.size, s.base,
                   std::strerror(err));
+    }
+    if (align) {
+      const auto start = reinterpret_cast<uintptr_t>(host);
+      const uintptr_t aligned = (start + kHugePageSize - 1) & ~uintptr_t{kHugePageSize - 1};
+      if (aligned > start) munmap(host, aligned - start);
+      if (start + extra > aligned) munmap(reinterpret_cast<void*>(aligned + s.size), start + extra - aligned);
+      host = reinterpret_cast<void*>(aligned);
     }
     // Owned by mem from here, so an error below unmaps it.
     mem.regions_.emplace_back(s.base, s.size, static_cast<std::byte*>(host));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <span>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
 #include "vmm/run.h"
+#include "vmm/text.h"
 
 namespace {
 
@@ -20,7 +22,7 @@ int run(int argc, char** argv) {
   const char* const* args = argv;
   auto options = vmm::parse_command_line(std::span(args + (argc > 0 ? 1 : 0), argc > 0 ? argc - 1 : 0));
   if (!options) {
-    fmt::print(stderr, "{}", vmm::usage_error_line(options.error()));
+    vmm::write_stderr(vmm::usage_error_line(options.error()));
     return vmm::kExitUsage;
   }
   switch (options->command) {
@@ -48,11 +50,15 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   try {
     return run(argc, argv);
+  } catch (const std::system_error& e) {
+    // Our reader went away (`vmm --dry-run | head`): nothing left to say.
+    if (e.code() == std::errc::broken_pipe) return vmm::kExitOk;
+    vmm::write_stderr(fmt::format("vmm: internal error: {}\n", e.what()));
   } catch (const std::exception& e) {
     // RAII has restored the terminal by the time we get here.
-    fmt::print(stderr, "vmm: internal error: {}\n", e.what());
+    vmm::write_stderr(fmt::format("vmm: internal error: {}\n", e.what()));
   } catch (...) {
-    fmt::print(stderr, "vmm: internal error: unknown exception\n");
+    vmm::write_stderr("vmm: internal error: unknown exception\n");
   }
   return vmm::kExitInternal;
 }

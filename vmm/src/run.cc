@@ -1,4 +1,5 @@
 #include "vmm/run.h"
+#include "vmm/text.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,7 +32,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-void print_error(std::string_view message) { fmt::print(stderr, "vmm: {}\n", message); }
+void print_error(std::string_view message) { write_stderr(fmt::format("vmm: {}\n", message)); }
 
 // Bytes of guest memory the host has resident (mincore), to separate the
 // VMM's own footprint from guest pages in the RSS.
@@ -275,14 +276,14 @@ int run_vm(const Options& options) {
       exit_code == kExitGuestCrash) {
     std::string tail = watch.tail();
     if (!tail.empty())
-      fmt::print(stderr, "vmm: last console output:\n{}\n", tail.substr(tail.size() > 1500 ? tail.size() - 1500 : 0));
+      write_stderr(fmt::format("vmm: last console output:\n{}\n", tail.substr(tail.size() > 1500 ? tail.size() - 1500 : 0)));
   }
   if (exit_code != kExitOk) print_error(decision.reason);
   if (exit_code == kExitTimeout) {
     // Where the guest was stuck: the first thing to look at after a timeout.
     for (auto& vcpu : vcpus) {
       std::string where = arch::describe_vcpu(vcpu);
-      if (!where.empty()) fmt::print(stderr, "vmm: vCPU {}{}\n", vcpu.id(), where);
+      if (!where.empty()) write_stderr(fmt::format("vmm: vCPU {}{}\n", vcpu.id(), where));
     }
   }
   if (auto note = watch.take_note()) print_error(*note);
@@ -297,7 +298,7 @@ int run_vm(const Options& options) {
     report.end = std::chrono::steady_clock::now();
     // --expect can match before the guest's newline: start the report on a line of its own.
     std::string tail = watch.tail();
-    if (sink->fd == STDOUT_FILENO && !tail.empty() && tail.back() != '\n') fmt::print(stderr, "\n");
+    if (sink->fd == STDOUT_FILENO && !tail.empty() && tail.back() != '\n') write_stderr("\n");
     int64_t ns = first_run_ns.load();
     if (ns != 0) report.first_kvm_run = SteadyTime(std::chrono::nanoseconds(ns));
     report.first_console_byte = watch.first_byte();
@@ -320,7 +321,7 @@ int run_vm(const Options& options) {
     report.current_rss_bytes = current_rss_bytes();
     report.guest_resident_bytes = resident_bytes(m.memory());
     report.outcome = decision.reason;
-    fmt::print(stderr, "{}", report.format());
+    write_stderr(report.format());
   }
   return exit_code;
 }

@@ -1,5 +1,9 @@
 #include "vmm/text.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <iterator>
 
 #include <fmt/format.h>
@@ -40,6 +44,15 @@ std::string human_size(uint64_t bytes) {
   if (value == static_cast<double>(static_cast<uint64_t>(value)))
     return fmt::format("{} {}", static_cast<uint64_t>(value), kUnits[unit]);
   return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+void write_stderr(std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 }  // namespace vmm

@@ -132,3 +132,27 @@ TEST(GuestMemory, MoveTransfersOwnership) {
 
 }  // namespace
 }  // namespace loader
+
+namespace loader {
+namespace {
+
+// THP only helps where the host address is 2 MiB aligned like the guest's.
+TEST(GuestMemoryHugePages, TransparentRegionsAre2MiBAlignedOnTheHost) {
+  std::array specs{RegionSpec{GuestAddress(0), 6ull << 20}, RegionSpec{GuestAddress(1ull << 32), 2ull << 20},
+                   RegionSpec{GuestAddress(8ull << 32), 4096}};
+  MemoryOptions options;
+  options.huge_pages = HugePages::kTransparent;
+  auto mem = GuestMemory::create(specs, options);
+  ASSERT_TRUE(mem.has_value()) << mem.error().message;
+  ASSERT_EQ(mem->regions().size(), 3u);
+  for (const auto& r : mem->regions()) {
+    if (r.size() < (2ull << 20)) continue;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(r.host()) % (2ull << 20), 0u) << r.base().value();
+    // The whole region is usable: first and last byte.
+    r.host()[0] = std::byte{1};
+    r.host()[r.size() - 1] = std::byte{2};
+  }
+}
+
+}  // namespace
+}  // namespace loader

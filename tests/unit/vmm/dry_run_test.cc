@@ -697,3 +697,36 @@ TEST_F(DryRun, HelpListsEveryExitCodeAndTheDryRun) {
 
 }  // namespace
 }  // namespace vmm
+
+namespace vmm {
+namespace {
+
+// A --disk the VMM cannot use is a load error (exit 3) naming it, before
+// anything runs: a directory, and an image another process holds locked.
+TEST_F(DryRun, DiskThatIsADirectoryOrLockedIsALoadError) {
+  std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
+  std::string dir = (tmp_ / "a-directory").string();
+  std::filesystem::create_directory(dir);
+  auto r = run({"--kernel", kernel, "--arch", "x86_64", "--disk", dir, "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitLoad) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(dir));
+  EXPECT_THAT(r.err, HasSubstr("directory"));
+
+  std::string disk = write_file("locked.img", std::vector<std::byte>(1 << 16));
+  int fd = ::open(disk.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock lock{};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &lock), 0);
+  auto locked = run({"--kernel", kernel, "--arch", "x86_64", "--disk", disk, "--dry-run"});
+  EXPECT_EQ(locked.exit_code, kExitLoad) << locked.err;
+  EXPECT_THAT(locked.err, HasSubstr(disk));
+  EXPECT_THAT(locked.err, HasSubstr("lock"));
+  ::close(fd);
+  auto free_again = run({"--kernel", kernel, "--arch", "x86_64", "--disk", disk, "--dry-run"});
+  EXPECT_EQ(free_again.exit_code, kExitOk) << free_again.err;
+}
+
+}  // namespace
+}  // namespace vmm

@@ -279,3 +279,47 @@ TEST_F(VmmBinary, InspectArm64Image) {
 
 }  // namespace
 }  // namespace vmm
+
+namespace vmm {
+namespace {
+
+// Output to a reader that has gone (`vmm ... 2>&1 | head -c0`): SIGPIPE is
+// ignored, so writes fail with EPIPE; that must neither abort (fmt::print
+// throws, and a catch block printing again aborted with 134) nor change the
+// exit code.
+TEST_F(VmmBinary, AGoneReaderOfStdoutOrStderrIsNotACrash) {
+  auto run_with_closed_pipes = [&](std::vector<std::string> args) {
+    int out[2], err[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
+    ::close(out[0]);
+    ::close(err[0]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    std::vector<std::string> command = test_support::emulator_prefix();
+    command.push_back(binary_.string());
+    std::vector<char*> argv;
+    for (auto& c : command) argv.push_back(c.data());
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, command.front().c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    EXPECT_EQ(rc, 0);
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << "vmm died by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(run_with_closed_pipes({"--kernel", (tmp_ / "missing").string()}), kExitLoad);
+  EXPECT_EQ(run_with_closed_pipes({"--help"}), kExitOk);
+  EXPECT_EQ(run_with_closed_pipes({"--bogus-option"}), kExitUsage);
+}
+
+}  // namespace
+}  // namespace vmm

@@ -15,6 +15,7 @@
 #include "loader/kernel_loader.h"
 #include "vmm/arch.h"
 #include "vmm/irqfd_lines.h"
+#include "vmm/text.h"
 #include "vmm/fdt_boot.h"
 #include "vmm/xioctl.h"
 
@@ -67,7 +68,7 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options& 
   if (!vgic) return std::unexpected(vgic.error());
   state.vgic = std::move(*vgic);
   if (state.vgic.version == boot::GicVersion::kV2) {
-    fmt::print(stderr, "vmm: {}\n", state.vgic.fallback_reason);
+    write_stderr(fmt::format("vmm: {}\n", state.vgic.fallback_reason));
     state.notes += state.vgic.fallback_reason + "\n";
   }
   return {};

@@ -19,4 +19,9 @@ std::string quoted(std::string_view text);
 // fraction so that "3 GiB" reads as exact.
 std::string human_size(uint64_t bytes);
 
+// Writes `text` to standard error, ignoring failures: a diagnostic must not
+// throw (fmt::print does on EPIPE, SIGPIPE being ignored) from a catch block
+// or an I/O thread when whoever read our stderr has gone.
+void write_stderr(std::string_view text);
+
 }  // namespace vmm
