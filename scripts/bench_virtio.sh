@@ -30,11 +30,12 @@
 #                   release build gives the fairer figures); copied into the
 #                   cache first, so a rebuild during the run changes nothing
 #   COMPARE_RUNS    boots of each kind for the boot figure (default 3)
-#   IO_RUNS         I/O boots of each VMM (default 1)
+#   IO_RUNS         I/O boots of each VMM, alternating (default 2)
 #   BENCH_REPS      passes of each I/O test in one boot (default 3)
 #   BENCH_MIB       the data disk and each sequential pass, MiB (default 256)
-#   BENCH_RAND_OPS  4 KiB reads of each random pass (default 4000)
-#   L2_TIMEOUT      seconds each VMM run may take (default 300)
+#   BENCH_RAND_OPS  4 KiB reads of each random pass (default 10000)
+#   L2_TIMEOUT      seconds each I/O run may take (default 300)
+#   BENCH_BOOT_TIMEOUT  seconds each boot to the marker may take (default 120)
 #   MINIVMM_BENCH_CACHE  work directory (default ~/.cache/minivmm/bench-virtio)
 set -euo pipefail
 
@@ -50,12 +51,18 @@ case ${1:-} in
   -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 esac
 
-whole_number() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1=$2: want a whole number above 0"; }
-compare_runs=${COMPARE_RUNS:-3} io_runs=${IO_RUNS:-1} reps=${BENCH_REPS:-3}
-mib=${BENCH_MIB:-256} rand_ops=${BENCH_RAND_OPS:-4000} l2_timeout=${L2_TIMEOUT:-300}
-for v in compare_runs io_runs reps mib rand_ops l2_timeout; do whole_number "$v" "${!v}"; done
+# The knobs and their defaults; each must be a whole number above 0.
+declare -A knobs=([COMPARE_RUNS]=3 [IO_RUNS]=2 [BENCH_REPS]=3 [BENCH_MIB]=256 [BENCH_RAND_OPS]=10000
+                  [L2_TIMEOUT]=300 [BENCH_BOOT_TIMEOUT]=120)
+knob_envs=()
+for k in "${!knobs[@]}"; do
+  v=${!k:-${knobs[$k]}}
+  [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
+  knobs[$k]=$v
+  knob_envs+=(--env "$k=$v")
+done
 # brd and the guest's 512 MiB share L1's 2 GiB.
-((mib <= 768)) || die "BENCH_MIB=$mib: at most 768 (the data disk lives in L1's 2 GiB of RAM)"
+((knobs[BENCH_MIB] <= 768)) || die "BENCH_MIB=${knobs[BENCH_MIB]}: at most 768 (the data disk lives in L1's 2 GiB of RAM)"
 
 vmm=${VMM:-$project/build/default/vmm/vmm}
 [ -x "$vmm" ] || die "VMM '$vmm' is not an executable (build it, or set VMM=/path/to/vmm)"
@@ -83,8 +90,7 @@ nested=$project/scripts/nested
 rc=0
 bash "$nested/run_x86.sh" --timeout 3600 --step-timeout 900 \
   --env "VMM=$work/vmm" --env "BENCH_KERNEL=$kernel" --env "BENCH_INITRD=$initrd" --env "BENCH_ROOT=$root" \
-  --env "BRD_MODULE=$brd" --env "BENCH_MIB=$mib" --env "BENCH_RAND_OPS=$rand_ops" --env "BENCH_REPS=$reps" \
-  --env "COMPARE_RUNS=$compare_runs" --env "IO_RUNS=$io_runs" --env "L2_TIMEOUT=$l2_timeout" \
+  --env "BRD_MODULE=$brd" "${knob_envs[@]}" \
   "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_virtio.sh" \
   "$nested/steps_x86_bench_virtio.sh" || rc=$?
 

@@ -21,7 +21,7 @@
 #                            disk is found by it in /sys/block/vd*/serial, so
 #                            the VMMs may order their disks as they like
 #   bench.mib=N              MiB of each sequential pass (default: the whole disk)
-#   bench.rand_ops=N         4 KiB reads of each random pass (default 4000)
+#   bench.rand_ops=N         4 KiB reads of each random pass (default 10000)
 #   bench.reps=N             passes of each test (default 3)
 #
 # Every test is /bin/blkbench (scripts/guest/blkbench.c): O_DIRECT,
@@ -34,7 +34,7 @@
 # parse_cmdline FILE: sets mode, serial, mib, rand_ops and reps.
 parse_cmdline() {
   local arg
-  mode=io serial=bench-data mib='' rand_ops=4000 reps=3
+  mode=io serial=bench-data mib='' rand_ops=10000 reps=3
   set -f
   for arg in $(cat "$1"); do
     case $arg in

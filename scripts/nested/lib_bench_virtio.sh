@@ -19,7 +19,7 @@
 #
 # Needs (exported by bench_virtio.sh through run_x86.sh --env): VMM,
 # BENCH_KERNEL, BENCH_INITRD, BENCH_ROOT, BRD_MODULE, BENCH_MIB,
-# BENCH_RAND_OPS, BENCH_REPS; from lib_x86_l2.sh: L2_TIMEOUT,
+# BENCH_RAND_OPS, BENCH_REPS, BENCH_BOOT_TIMEOUT; from lib_x86_l2.sh: L2_TIMEOUT,
 # QEMU_TUNED_MACHINE, elapsed_since. Every function a step runs reads only
 # exported variables (each step is a new bash).
 
@@ -61,6 +61,22 @@ bench_prepare() {
   echo "bench_prepare: L1 $(uname -r), $(nproc) CPU, $(awk '/MemTotal/ {print $2 / 1024 " MiB"}' /proc/meminfo)"
 }
 
+# bench_spawn CMD...: starts CMD in the background with its stdout and stderr
+# on a FIFO, open for reading on descriptor $out; sets the caller's pid and
+# out. Not a coproc (bash closes a coproc's descriptors once it reaps it,
+# unread lines and all) nor <(...) (L1's devtmpfs has no /dev/fd).
+bench_spawn() {
+  local fifo
+  fifo=$(mktemp -u "$BENCH_DIR/console.XXXXXX")
+  mkfifo "$fifo" || { echo "bench_spawn: mkfifo $fifo failed"; return 1; }
+  "$@" </dev/null >"$fifo" 2>&1 &
+  pid=$!
+  # Blocks until the child has opened its end, which its redirection does
+  # before anything else, even when CMD cannot be run.
+  exec {out}<"$fifo"
+  rm -f "$fifo"
+}
+
 # The VMMs below get the same 512 MiB, 1 vCPU, kernel, initramfs and command
 # line, and no entropy device (minivmm --no-rng): the root disk and the data
 # disk for I/O (minivmm also has its virtio-console, idle there), the root
@@ -99,11 +115,8 @@ bench_io() {
   local kind=$1 line now started='' finished=0 orphan=0 rc=0 test value amount l1
   shift
   echo "+ $*"
-  # Not a coproc: bash drops a coproc's descriptors once it is reaped, with
-  # its last lines still unread.
   local out pid
-  exec {out}< <(exec "$@" </dev/null 2>&1)
-  pid=$!
+  bench_spawn "$@" || return 1
   while IFS= read -r line <&"$out"; do
     now=$EPOCHREALTIME
     line=${line%$'\r'}
@@ -137,12 +150,16 @@ bench_io() {
   ((orphan == 0))
 }
 
+# Boots to the marker take 10-40 s in L1: a hung one should not cost the
+# I/O runs' L2_TIMEOUT.
+export BENCH_BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-120}
+
 # bench_boot_minivmm KIND TRANSPORT: boot to the marker under minivmm with
 # console=hvc0 alone (virtio-console; the UART stays silent), root on
 # virtio-blk over TRANSPORT (pci or mmio).
 bench_boot_minivmm() {
   bench_boot "$1" "$VMM" --kernel "$BENCH_L1_KERNEL" --initrd "$BENCH_L1_INITRD" --memory 512M --cpus 1 \
-    --console stdio --timeout "$L2_TIMEOUT" --boot-report --no-rng --virtio-transport "$2" \
+    --console stdio --timeout "$BENCH_BOOT_TIMEOUT" --boot-report --no-rng --virtio-transport "$2" \
     --disk "$BENCH_L1_ROOT,ro" --cmdline "$BENCH_BOOT_CMDLINE"
 }
 
@@ -151,7 +168,7 @@ bench_boot_minivmm() {
 # through ACPI), virtio-serial with one virtconsole on stdio, no serial port.
 bench_boot_qemu() {
   # shellcheck disable=SC2054 # commas belong to QEMU option values
-  bench_boot "$1" timeout "$L2_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu host -smp 1 -m 512M \
+  bench_boot "$1" timeout "$BENCH_BOOT_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu host -smp 1 -m 512M \
     -M "$QEMU_TUNED_MACHINE" -display none -monitor none -serial none -no-reboot \
     -kernel "$BENCH_L1_KERNEL" -initrd "$BENCH_L1_INITRD" -append "$BENCH_BOOT_CMDLINE" \
     -drive "file=$BENCH_L1_ROOT,if=none,id=root,format=raw,readonly=on" -device virtio-blk-device,drive=root \
@@ -169,8 +186,7 @@ bench_boot() {
   echo "+ $*"
   local out pid
   start=$EPOCHREALTIME
-  exec {out}< <(exec "$@" </dev/null 2>&1)
-  pid=$!
+  bench_spawn "$@" || return 1
   while IFS= read -r line <&"$out"; do
     [[ -n $at || $line != *BENCH-INIT-OK* ]] || at=$EPOCHREALTIME
     printf '%s\n' "${line%$'\r'}"
@@ -186,9 +202,10 @@ bench_boot() {
 }
 
 # bench_median FILE [FIELD]: the median of a one-value-a-line file, or of
-# FIELD=VALUE words in it.
+# FIELD=VALUE words in it; nothing (and status 1) for a missing or empty file.
 bench_median() {
   local file=$1 field=${2:-}
+  [ -s "$file" ] || return 1
   if [ -n "$field" ]; then
     tr ' ' '\n' <"$file" | sed -n "s/^$field=//p"
   else
@@ -197,26 +214,30 @@ bench_median() {
                                       else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
+# bench_row FIGURE MINIVMM-LABEL MINIVMM QEMU-LABEL QEMU GOAL TARGET FORMAT:
+# one NESTED-BENCH line; GOAL ge (minivmm / QEMU should be >= TARGET) or le.
+# An empty value (no successful run) prints n/a.
+bench_row() {
+  awk -v fig="$1" -v ml="$2" -v m="$3" -v ql="$4" -v q="$5" -v goal="$6" -v t="$7" -v fmt="$8" 'BEGIN {
+    if (m == "" || q == "") { ratio = "n/a"; met = "no figure" }
+    else { ratio = sprintf("%.2fx", m / q); met = (goal == "ge" ? m / q >= t : m / q <= t) ? "met" : "NOT met" }
+    printf "NESTED-BENCH %-22s %-10s %9s   %-16s %9s   %6s   %s %.2fx: %s\n", fig, ml,
+           (m == "" ? "n/a" : sprintf(fmt, m)), ql, (q == "" ? "n/a" : sprintf(fmt, q)), ratio,
+           (goal == "ge" ? ">=" : "<="), t, met }'
+}
+
 # bench_summary: the table, each line prefixed NESTED-BENCH (bench_virtio.sh
-# prints them from the console log). Figures are medians over every pass;
-# ratio = minivmm / QEMU (the I/O goal is >= 1.00, the boot goal <= 0.80).
-# Fails when a figure has no value.
+# prints them from the console log), then every recorded value as
+# NESTED-BENCH-RAW. Figures are medians over every pass; ratio = minivmm /
+# QEMU (the I/O goal is >= 1.00, the boot goal <= 0.80). Fails when a figure
+# has no value (its row says n/a).
 bench_summary() {
-  local r=$BENCH_DIR/results rc=0 f
+  local r=$BENCH_DIR/results rc=0 f test label m clock q t fmt
   for f in io.minivmm.seq-read io.minivmm.seq-write io.minivmm.rand-read io.qemu-threads.seq-read \
            io.qemu-threads.seq-write io.qemu-threads.rand-read io.qemu-io_uring.seq-read \
            io.qemu-io_uring.seq-write io.qemu-io_uring.rand-read boot.qemu-microvm boot.minivmm-pci boot.minivmm-mmio; do
     [ -s "$r/$f" ] || { echo "bench_summary: no successful run for $f"; rc=1; }
   done
-  ((rc == 0)) || return 1
-  row() {  # FIGURE MINIVMM-LABEL MINIVMM QEMU-LABEL QEMU GOAL(ge|le) TARGET VALUE-FORMAT
-    awk -v fig="$1" -v ml="$2" -v m="$3" -v ql="$4" -v q="$5" -v goal="$6" -v t="$7" -v fmt="$8" 'BEGIN {
-      ratio = m / q
-      met = (goal == "ge" ? ratio >= t : ratio <= t) ? "met" : "NOT met"
-      printf "NESTED-BENCH %-22s %-10s %9s   %-16s %9s   %5.2fx   %s %.2fx: %s\n", fig, ml, sprintf(fmt, m), ql,
-             sprintf(fmt, q), ratio, (goal == "ge" ? ">=" : "<="), t, met }'
-  }
-  local test label m clock q t fmt
   printf 'NESTED-BENCH %-22s %-10s %9s   %-16s %9s   %6s   %s\n' figure minivmm value QEMU value ratio goal
   for clock in guest l1; do
     for test in seq-read seq-write rand-read; do
@@ -226,18 +247,18 @@ bench_summary() {
         rand-read) label="4K randread IOPS" fmt=%.0f ;;
       esac
       [ "$clock" = guest ] || label="$label (L1)"
-      m=$(bench_median "$r/io.minivmm.$test" "$clock")
+      m=$(bench_median "$r/io.minivmm.$test" "$clock") || m=
       for q in threads io_uring; do
-        row "$label" pci "$m" "q35 aio=$q" "$(bench_median "$r/io.qemu-$q.$test" "$clock")" ge 1.00 "$fmt"
+        bench_row "$label" pci "$m" "q35 aio=$q" "$(bench_median "$r/io.qemu-$q.$test" "$clock")" ge 1.00 "$fmt"
       done
     done
   done
   for t in pci mmio; do
-    row "boot to marker s" "$t hvc0" "$(bench_median "$r/boot.minivmm-$t")" "microvm hvc0" \
+    bench_row "boot to marker s" "$t hvc0" "$(bench_median "$r/boot.minivmm-$t")" "microvm hvc0" \
       "$(bench_median "$r/boot.qemu-microvm")" le 0.80 %.2f
   done
-  # Every value, for the record.
   for f in "$r"/*; do
-    echo "NESTED-BENCH-RAW ${f##*/}: $(tr '\n' ';' <"$f")"
+    [ -f "$f" ] && echo "NESTED-BENCH-RAW ${f##*/}: $(tr '\n' ';' <"$f")"
   done
+  return "$rc"
 }

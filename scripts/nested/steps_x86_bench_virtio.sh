@@ -4,7 +4,7 @@
 # lib_x86_l2.sh; started by scripts/bench_virtio.sh, not by scripts/test.sh).
 #
 #   bench-prepare          images into L1's RAM, the brd data disk, filled once
-#   bench-io-*-R           IO_RUNS rounds (default 1) of minivmm, QEMU
+#   bench-io-*-R           IO_RUNS rounds (default 2) of minivmm, QEMU
 #                          aio=threads, QEMU aio=io_uring, each one boot that
 #                          runs BENCH_REPS passes of each block test
 #   bench-boot-warmup-*    one untimed boot of each VMM (binaries and firmware
@@ -13,7 +13,7 @@
 #                          minivmm pci, minivmm mmio: boot to the marker, hvc0
 #   bench-summary          the NESTED-BENCH table of medians and ratios
 expect_steps bench-prepare bench-boot-warmup-qemu bench-boot-warmup-minivmm bench-summary
-for run in $(seq "${IO_RUNS:-1}"); do
+for run in $(seq "${IO_RUNS:-2}"); do
   expect_steps "bench-io-minivmm-$run" "bench-io-qemu-threads-$run" "bench-io-qemu-io_uring-$run"
 done
 for run in $(seq "${COMPARE_RUNS:-3}"); do
@@ -21,7 +21,7 @@ for run in $(seq "${COMPARE_RUNS:-3}"); do
 done
 
 step bench-prepare bench_prepare
-for run in $(seq "${IO_RUNS:-1}"); do
+for run in $(seq "${IO_RUNS:-2}"); do
   step "bench-io-minivmm-$run" bench_io_minivmm minivmm
   step "bench-io-qemu-threads-$run" bench_io_qemu qemu-threads threads
   step "bench-io-qemu-io_uring-$run" bench_io_qemu qemu-io_uring io_uring
