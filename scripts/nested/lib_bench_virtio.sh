@@ -30,6 +30,9 @@ export BENCH_BOOT_CMDLINE="console=hvc0 reboot=k panic=-1 root=/dev/vda ro bench
 export BENCH_DATA_DEV=/dev/ram0
 # L1's copies (its RAM) of what the VMMs read, so no boot reads over 9p.
 export BENCH_L1_KERNEL=$BENCH_DIR/vmlinuz BENCH_L1_INITRD=$BENCH_DIR/initramfs.cpio.gz BENCH_L1_ROOT=$BENCH_DIR/root.img
+# L1's /tmp is an overlay on the host's: results of anything that ran on the
+# host under this name must not count.
+rm -rf "$BENCH_DIR/results"
 mkdir -p "$BENCH_DIR/results"
 
 # bench_prepare: the kernel, initramfs and root image copied into L1's RAM;
@@ -105,8 +108,12 @@ bench_io_qemu() {
     -device virtio-blk-pci,drive=data,serial=bench-data,iothread=io0
 }
 
+# The VMM's console goes to a log in L1's RAM, shown once the VMM has exited:
+# echoed live, it would go out through L1's own emulated serial port on L1's
+# one CPU while L2 runs.
+#
 # bench_io KIND CMD...: runs CMD (a VMM booting the I/O benchmark) with its
-# console on a pipe, echoes every line, and records each BENCH line of the
+# console on a pipe, shows every line, and records each BENCH line of the
 # guest in BENCH_DIR/results/io.KIND.TEST as "guest=VALUE l1=VALUE": the
 # guest's own figure and the same figure from L1's clock (the time between
 # the BENCH-START line and the BENCH line). Passes when the guest printed
@@ -117,10 +124,12 @@ bench_io() {
   echo "+ $*"
   local out pid
   bench_spawn "$@" || return 1
+  local log=$BENCH_DIR/console-$kind.log
+  : >"$log"
   while IFS= read -r line <&"$out"; do
     now=$EPOCHREALTIME
     line=${line%$'\r'}
-    printf '%s\n' "$line"
+    printf '%s\n' "$line" >>"$log"
     if [[ $line =~ BENCH-START\ ([a-z-]+)\ rep= ]]; then
       started=$now
     elif [[ $line =~ BENCH\ (seq-read|seq-write)\ MBps=([0-9.]+)\ bytes=([0-9]+) ]] ||
@@ -142,6 +151,7 @@ bench_io() {
   done
   exec {out}<&-
   wait "$pid" || rc=$?
+  cat "$log"
   if ((rc != 0)); then
     echo "bench_io: $kind exited $rc (0 means the guest powered off)"
     return 1
@@ -187,12 +197,15 @@ bench_boot() {
   local out pid
   start=$EPOCHREALTIME
   bench_spawn "$@" || return 1
+  local log=$BENCH_DIR/console-$kind.log
+  : >"$log"
   while IFS= read -r line <&"$out"; do
     [[ -n $at || $line != *BENCH-INIT-OK* ]] || at=$EPOCHREALTIME
-    printf '%s\n' "${line%$'\r'}"
+    printf '%s\n' "${line%$'\r'}" >>"$log"
   done
   exec {out}<&-
   wait "$pid" || rc=$?
+  cat "$log"
   [ -n "$at" ] || { echo "bench_boot: $kind: no BENCH-INIT-OK on the console (exit $rc)"; return 1; }
   ((rc == 0)) || { echo "bench_boot: $kind exited $rc after the marker (0 means the guest powered off)"; return 1; }
   local secs
