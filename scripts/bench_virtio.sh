@@ -26,9 +26,9 @@
 # on a shared 2-core host.
 #
 # Environment:
-#   VMM             the minivmm binary (default build/default/vmm/vmm; a
-#                   release build gives the fairer figures); copied into the
-#                   cache first, so a rebuild during the run changes nothing
+#   VMM             the minivmm binary (default: build/release/vmm/vmm, built
+#                   or brought up to date first); copied into the cache
+#                   first, so a rebuild during the run changes nothing
 #   COMPARE_RUNS    boots of each kind for the boot figure (default 3)
 #   IO_RUNS         I/O boots of each VMM, alternating (default 2)
 #   BENCH_REPS      passes of each I/O test in one boot (default 3)
@@ -64,7 +64,13 @@ done
 # brd and the guest's 512 MiB share L1's 2 GiB.
 ((knobs[BENCH_MIB] <= 768)) || die "BENCH_MIB=${knobs[BENCH_MIB]}: at most 768 (the data disk lives in L1's 2 GiB of RAM)"
 
-vmm=${VMM:-$project/build/default/vmm/vmm}
+# The release build (-O2) by default: a benchmark of the debug build
+# measures -O0.
+if [ -z "${VMM:-}" ]; then
+  (cd "$project" && cmake --preset release >/dev/null && cmake --build --preset release --target vmm >/dev/null) ||
+    die "building the release vmm failed (cmake --preset release && cmake --build --preset release --target vmm)"
+fi
+vmm=${VMM:-$project/build/release/vmm/vmm}
 [ -x "$vmm" ] || die "VMM '$vmm' is not an executable (build it, or set VMM=/path/to/vmm)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/setup.sh)"
 command -v gcc >/dev/null || die "gcc not found: blkbench is a static C program (apt-get install gcc libc6-dev)"
