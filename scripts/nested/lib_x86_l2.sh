@@ -150,7 +150,11 @@ l2_debian_login() {
                   'systemctl --failed --no-legend --plain --no-pager'
                   'poweroff')
   shift
-  cmdline="console=ttyS0 $DISK_CMDLINE root=/dev/vda rw"
+  # systemd also starts a getty on minivmm's virtio-console (hvc0), whose
+  # prompt shares the console output; the typing goes to ttyS0, whose getty
+  # flushes its input when it starts, so an hvc0 prompt seen first would let
+  # "root" be typed before ttyS0's getty throws it away.
+  cmdline="console=ttyS0 $DISK_CMDLINE root=/dev/vda rw systemd.mask=serial-getty@hvc0.service"
   fifo=$(mktemp -u /tmp/minivmm-console.XXXXXX)
   mkfifo "$fifo"
   echo "+ vmm --kernel $DISK_KERNEL --initrd $DISK_INITRD --disk $disk $* --cmdline '$cmdline' <fifo"
