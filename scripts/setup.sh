@@ -16,7 +16,7 @@ packages=(
   dpkg-dev apt-utils
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
   file python3 binutils
-  e2fsprogs binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu
+  e2fsprogs debootstrap binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu
   qemu-system-arm
   qemu-system-misc
 )

@@ -40,3 +40,31 @@ disks_check() {
   fi
   return "$rc"
 }
+
+# disks_prepare_debian DIR: DIR/debian.img, a sparse copy of the Debian
+# bookworm image of build_debian_image.sh (cached: built once, minutes cold),
+# appended to disk_args as L1's next disk (after disks_prepare's two:
+# /dev/vdc). The boot writes to the copy (journal, random seed), never to the
+# cached image.
+disks_prepare_debian() {
+  local dir=$1 image
+  mkdir -p "$dir"
+  rm -f "$dir/debian.img"
+  image=$(bash "$project/scripts/build_debian_image.sh" | tail -n1)
+  cp --sparse=always "$image" "$dir/debian.img"
+  debian_disk=$dir/debian.img
+  disk_args+=(--l1-disk "$debian_disk")
+}
+
+# disks_check_debian WHO: systemd's poweroff left the Debian image's file
+# system clean: remounted read-only and synced, nothing for e2fsck -fn to fix.
+disks_check_debian() {
+  local who=$1 out
+  if out=$(e2fsck -fn "$debian_disk" 2>&1); then
+    echo "$who: the Debian image's file system is clean after the run ($(tail -n1 <<<"$out"))"
+  else
+    printf '%s\n' "$out" | tail -n 15
+    echo "$who: error: e2fsck -fn finds the Debian image $debian_disk not clean after the run"
+    return 1
+  fi
+}

@@ -144,3 +144,104 @@ export KVM_TESTS_REGEX=${KVM_TESTS_REGEX:-^Kvm}
 kvm_integration_tests() {
   kvm_tests_ran ctest --test-dir "$BUILD_DIR" -R "$KVM_TESTS_REGEX" --output-on-failure --no-tests=error
 }
+
+# l2_debian_login N [VMM-ARGS...]: a real distribution as L2. Boots the
+# debootstrap bookworm image of build_debian_image.sh from L1's disk N
+# (l1_disk, lib_disk_l2.sh; a copy: the
+# boot writes to it) with the cloud kernel and the root-switching initramfs,
+# systemd as init, and logs in on the serial console the way a person would:
+# waits for getty's "login: ", types root, waits for login's "Password: ",
+# types the image's test password, and at each bash prompt types one of
+#   echo MINIVMM-LOGIN-$((6*7)) $(id -un)@$(hostname) $(tty)
+#   echo MINIVMM-SYSTEMD=$(timeout 120 systemctl is-system-running --wait)
+#   systemctl --failed --no-legend --plain --no-pager
+#   poweroff
+# Passes when the console shows the computed MINIVMM-LOGIN-42 (the echo of the
+# typed line shows only the unexpanded text) and minivmm exits 0: systemd
+# powered the VM off. Prints the time to each prompt. poweroff asks logind
+# first, and the image has no D-Bus: its "Failed to connect to bus" is
+# expected, after which it shuts down through systemd directly. Needs
+# DISK_KERNEL, DISK_INITRD, DISK_CMDLINE; DEBIAN_L2_TIMEOUT (default 900 s)
+# bounds the VM.
+export DEBIAN_L2_TIMEOUT=${DEBIAN_L2_TIMEOUT:-900}
+l2_debian_login() {
+  local disk cmdline fifo line seen='' state=login typed=0 marker=0 rc=0 start pid out
+  disk=$(l1_disk "$1") || return 1
+  # shellcheck disable=SC2016 # the guest's shell expands them
+  local commands=('echo MINIVMM-LOGIN-$((6*7)) $(id -un)@$(hostname) $(tty)'
+                  'echo MINIVMM-SYSTEMD=$(timeout 120 systemctl is-system-running --wait)'
+                  'systemctl --failed --no-legend --plain --no-pager'
+                  'poweroff')
+  shift
+  # systemd also starts a getty on minivmm's virtio-console (hvc0), whose
+  # prompt shares the console output; the typing goes to ttyS0, whose getty
+  # flushes its input when it starts, so an hvc0 prompt seen first would let
+  # "root" be typed before ttyS0's getty throws it away.
+  cmdline="console=ttyS0 $DISK_CMDLINE root=/dev/vda rw systemd.mask=serial-getty@hvc0.service"
+  fifo=$(mktemp -u /tmp/minivmm-console.XXXXXX)
+  mkfifo "$fifo"
+  echo "+ vmm --kernel $DISK_KERNEL --initrd $DISK_INITRD --disk $disk $* --cmdline '$cmdline' <fifo"
+  start=$(date +%s.%N)
+  coproc L2 { exec "$VMM" --kernel "$DISK_KERNEL" --initrd "$DISK_INITRD" --memory 512M --console stdio \
+                --timeout "$DEBIAN_L2_TIMEOUT" --boot-report --disk "$disk" --cmdline "$cmdline" "$@" \
+                <"$fifo" 2>&1; }
+  pid=$L2_PID out=${L2[0]}
+  exec 3>"$fifo"
+  while :; do
+    line=
+    if IFS= read -r -t 1 line <&"$out"; then
+      printf '%s\n' "${line%$'\r'}"
+      seen+=$line$'\n'
+    elif (($? > 128)); then
+      # A prompt ends without a newline.
+      printf '%s' "$line"
+      seen+=$line
+    else
+      break  # vmm exited
+    fi
+    [[ $seen != *MINIVMM-LOGIN-42* ]] || marker=1
+    # Only what came since the last thing typed counts, wherever a line break
+    # (a kernel message in the middle of a prompt) fell; bounded, as the
+    # shutdown that follows is long.
+    ((${#seen} <= 4096)) || seen=${seen: -4096}
+    case $state in
+      login)
+        [[ $seen == *' login: '* ]] || continue
+        echo "l2_debian_login: 'login:' prompt after $(elapsed_since "$start")s"
+        printf 'root\n' >&3
+        state=password ;;
+      password)
+        [[ $seen == *'Password: '* ]] || continue
+        printf 'minivmm\n' >&3
+        state=shell ;;
+      shell)
+        if [[ $seen == *'Login incorrect'* ]]; then
+          echo "l2_debian_login: the login was refused"
+          kill "$pid" 2>/dev/null
+          break
+        fi
+        # Typed one at a time, at the prompt: typed ahead, the tty would echo
+        # the rest into the first command's output.
+        [[ $seen == *':~# '* ]] || continue
+        ((typed)) || echo "l2_debian_login: shell prompt after $(elapsed_since "$start")s"
+        printf '%s\n' "${commands[typed]}" >&3
+        typed=$((typed + 1))
+        ((typed < ${#commands[@]})) || state=finished ;;
+      *) continue ;;
+    esac
+    seen=
+  done
+  exec 3>&-
+  wait "$pid" || rc=$?
+  rm -f "$fifo"
+  echo "l2_debian_login: vmm exited $rc after $(elapsed_since "$start")s"
+  if [ "$state" != finished ]; then
+    echo "l2_debian_login: the console never got past the $state prompt (commands typed: $typed)"
+    return 1
+  fi
+  if ((marker == 0)); then
+    echo "l2_debian_login: no MINIVMM-LOGIN-42 on the console: the command did not run"
+    return 1
+  fi
+  ((rc == 0)) || { echo "l2_debian_login: vmm exited $rc (0 means systemd powered the VM off)"; return 1; }
+}

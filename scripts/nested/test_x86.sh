@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CI entry of the x86_64 nested proof: prepares what L1 needs (kernels,
-# busybox initramfs, the cloud kernel's vmlinux) and runs, inside L1, the KVM
-# checks (steps_x86_kvm.sh) and minivmm's KVM integration tests and real
-# Debian kernel boots (steps_x86_vmm.sh).
+# busybox initramfs, the cloud kernel's vmlinux, the disk images: the
+# Debian bookworm one of build_debian_image.sh needs root to build, once) and
+# runs, inside L1, the KVM checks (steps_x86_kvm.sh) and minivmm's KVM
+# integration tests and real Debian kernel boots, up to systemd and a console
+# login on a debootstrap root (steps_x86_vmm.sh).
 #
 #   test_x86.sh [--kvm-only | --qemu-reference | --compare] [run_x86.sh options]
 #
@@ -50,18 +52,26 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
-for knob in COMPARE_RUNS L2_TIMEOUT KVM_TESTS_REGEX; do
+for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX; do
   [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
 done
-# Eight L2 boots under nested virtualization on a shared 2-core host: allow
-# far more than the ~2 minutes an idle machine needs (later --timeout wins).
+# Twelve L2 boots under nested virtualization on a shared 2-core host, one of
+# them systemd to a login: allow far more than the few minutes an idle machine
+# needs (later --timeout wins).
 # shellcheck source=lib_disks.sh
 source "$here/lib_disks.sh"
 disk_args=()
-[ "$mode" != vmm ] || disks_prepare amd64 "${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/disks"
+if [ "$mode" = vmm ]; then
+  nested_disks=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/disks
+  disks_prepare amd64 "$nested_disks"
+  disks_prepare_debian "$nested_disks"
+fi
 rc=0
-bash "$here/run_x86.sh" --timeout 1800 ${envs[@]+"${envs[@]}"} "${disk_args[@]}" "$@" "${steps[@]}" || rc=$?
-[ "$mode" != vmm ] || disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 shell-x86 mptable-x86 || rc=1
+bash "$here/run_x86.sh" --timeout 2700 ${envs[@]+"${envs[@]}"} "${disk_args[@]}" "$@" "${steps[@]}" || rc=$?
+if [ "$mode" = vmm ]; then
+  disks_check test_x86 pci-x86 mmio-x86 hvc0-x86 shell-x86 mptable-x86 || rc=1
+  disks_check_debian test_x86 || rc=1
+fi
 
 # The boot report of every minivmm boot, per step, from the console log.
 # shellcheck source=lib_host.sh
