@@ -3,6 +3,7 @@
 # images before the run, and what the guest left in them afterwards, read on
 # the host. Sourced by test_x86.sh, test_aarch64.sh and test_riscv64.sh
 # (which set $project).
+# shellcheck disable=SC2154 # project: set by the sourcing script
 
 # disks_prepare ARCH DIR: DIR/root.img, the ext4 root of build_disk_image.sh
 # for ARCH, and DIR/ro.img, 1 MiB of a recognisable pattern whose sha256 is
