@@ -66,6 +66,7 @@ loader::InitrdOptions initrd_options(const FdtBootLayout& layout) {
   options.limit = layout.initrd_limit;
   options.lowest = layout.initrd_lowest;
   options.alignment = kPageSize;
+  options.zero_copy = true;
   return options;
 }
 

@@ -53,6 +53,10 @@ Result<InitrdPlacement> load_initrd(const ImageSource& src, GuestMemory& mem, co
     address = *found;
   }
 
+  if (options.zero_copy && src.fd() >= 0 && address.is_aligned(4096)) {
+    if (auto r = mem.map_file(address, src.fd(), 0, size); r) return InitrdPlacement{address, size};
+    // Not mappable (a pipe-like file, an odd file system): copy instead.
+  }
   if (auto r = load_into_memory(src, 0, size, mem, address); !r)
     return std::unexpected(with_context(r.error(), fmt::format("initrd at {}", address)));
   return InitrdPlacement{address, size};

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <vector>
 
 namespace loader {
@@ -233,6 +235,45 @@ TEST(LoadInitrd, ReadsAFileStraightIntoGuestMemory) {
   ASSERT_TRUE(placed) << placed.error().message;
   EXPECT_EQ(placed->address, GuestAddress(2 * kMiB - 4 * 4096));
   EXPECT_EQ(read_back(mem, placed->address, bytes.size()), bytes);
+}
+
+}  // namespace
+}  // namespace loader
+
+namespace loader {
+namespace {
+
+// Zero-copy: the initrd is mapped from its file, reads back byte for byte,
+// and a guest write changes guest memory only, never the file.
+TEST(LoadInitrd, ZeroCopyMapsTheFileCopyOnWrite) {
+  char path[] = "/tmp/minivmm_initrd_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const auto data = pattern(3 * 4096 + 100);  // a partial last page
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ::close(fd);
+  auto src = FileImageSource::open(path);
+  ASSERT_TRUE(src) << src.error().message;
+  auto mem = make_memory({RegionSpec{GuestAddress(0), 4 * kMiB}});
+  InitrdOptions options;
+  options.zero_copy = true;
+  auto placed = load_initrd(*src, mem, options);
+  ASSERT_TRUE(placed) << placed.error().message;
+  EXPECT_EQ(placed->size, data.size());
+  EXPECT_EQ(read_back(mem, placed->address, data.size()), data);
+  // The rest of the last page reads as zero.
+  auto tail = read_back(mem, placed->address.unchecked_add(data.size()), 4096 - 100);
+  EXPECT_TRUE(std::all_of(tail.begin(), tail.end(), [](std::byte b) { return b == std::byte{0}; }));
+
+  std::array<std::byte, 4> scribble{std::byte{0xde}, std::byte{0xad}, std::byte{0xbe}, std::byte{0xef}};
+  ASSERT_TRUE(mem.write(placed->address, scribble));
+  EXPECT_EQ(read_back(mem, placed->address, 4), std::vector<std::byte>(scribble.begin(), scribble.end()));
+  auto again = FileImageSource::open(path);
+  ASSERT_TRUE(again);
+  std::vector<std::byte> head(4);
+  ASSERT_TRUE(again->read_at(0, head));
+  EXPECT_EQ(head, std::vector<std::byte>(data.begin(), data.begin() + 4)) << "the file must not change";
+  ::unlink(path);
 }
 
 }  // namespace
