@@ -77,6 +77,8 @@ trap 'rm -rf "$stage" "$cmds"; [ -z "$tmp_img" ] || rm -f "$tmp_img"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,mnt,run}
 stage_busybox "$bb_path" "$stage"
 install -m 0755 "$init_file" "$stage/sbin/init"
+# What every init here starts with (scripts/guest/guest_lib.sh).
+install -D -m 0644 "$here/guest/guest_lib.sh" "$stage/lib/minivmm/guest_lib.sh"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
 printf 'root:x:0:\n' >"$stage/etc/group"
 chmod 1777 "$stage/tmp"

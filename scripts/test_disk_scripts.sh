@@ -76,11 +76,11 @@ check_image() {
   [ -f "$img" ] || return 0
 
   bad=''
-  for p in /sbin/init:regular /bin/busybox:regular /bin/sh:symlink /dev/console:character \
+  for p in /sbin/init:regular /lib/minivmm/guest_lib.sh:regular /bin/busybox:regular /bin/sh:symlink /dev/console:character \
            /dev/null:character /etc/passwd:regular /proc:directory /tmp:directory; do
     [ "$(inode_type "$img" "${p%%:*}")" = "${p#*:}" ] || bad+="${p%%:*} is not ${p#*:}; "
   done
-  result "disk image $arch: init, busybox, applet link, device nodes, /etc" "$bad"
+  result "disk image $arch: init and its guest_lib.sh, busybox, applet link, device nodes, /etc" "$bad"
 
   # Outputs go through variables, not `| grep -q`: under pipefail, grep
   # leaving early turns the writer's SIGPIPE into a failure.
@@ -260,7 +260,7 @@ stubs='poweroff() { echo STUB-poweroff; exit 97; }; reboot() { echo STUB-reboot;
   insmod() { echo STUB-insmod; exit 97; }'
 # in_init SCRIPT CODE: CODE after sourcing scripts/guest/SCRIPT with the stubs.
 in_init() {
-  MINIVMM_INIT_NO_MAIN=1 busybox sh -c "$stubs"'
+  MINIVMM_INIT_NO_MAIN=1 MINIVMM_GUEST_LIB=$here/guest/guest_lib.sh busybox sh -c "$stubs"'
     . "$1"
     '"$stubs"'
     fail() { echo "FAIL-CALLED: $*"; exit 3; }

@@ -32,6 +32,9 @@
 # functions.
 
 # parse_cmdline FILE: sets mode, serial, mib, rand_ops and reps.
+# shellcheck source-path=SCRIPTDIR source=guest_lib.sh
+. "${MINIVMM_GUEST_LIB:-/lib/minivmm/guest_lib.sh}"
+
 parse_cmdline() {
   local arg
   mode=io serial=bench-data mib='' rand_ops=10000 reps=3
@@ -113,17 +116,7 @@ run_io() {
 }
 
 main() {
-  # It mounts, and ends with poweroff -f: run by mistake on a host as root,
-  # that would power the host off.
-  if [ "$$" -ne 1 ]; then
-    echo "bench_blk_init: not PID 1: this is a guest's init, not for running here" >&2
-    exit 1
-  fi
-  export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-  [ -e /proc/self ] || mount -t proc proc /proc
-  [ -d /sys/class ] || mount -t sysfs sysfs /sys
-  grep -q '^[^ ]* /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev
-  exec </dev/console >/dev/console 2>&1
+  guest_prologue bench_blk_init
   echo "BENCH-INIT-OK"
   parse_cmdline /proc/cmdline
   case $mode in

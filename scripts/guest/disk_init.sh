@@ -26,6 +26,9 @@
 # With MINIVMM_INIT_NO_MAIN=1 in the environment it only defines its
 # functions (scripts/test_disk_scripts.sh sources it).
 
+# shellcheck source-path=SCRIPTDIR source=guest_lib.sh
+. "${MINIVMM_GUEST_LIB:-/lib/minivmm/guest_lib.sh}"
+
 # parse_cmdline FILE: sets tag, ro_disk, shell and cmdline_consoles.
 parse_cmdline() {
   local arg
@@ -89,19 +92,7 @@ report_rng() {
 }
 
 main() {
-  # It mounts, and ends with poweroff -f: run by mistake on a host as root,
-  # that would power the host off.
-  if [ "$$" -ne 1 ]; then
-    echo "disk_init: not PID 1: this is a guest's init, not for running here" >&2
-    exit 1
-  fi
-  export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-  [ -e /proc/self ] || mount -t proc proc /proc
-  [ -d /sys/class ] || mount -t sysfs sysfs /sys
-  # The initramfs moves its devtmpfs here; a kernel that mounted the root
-  # itself has done so with CONFIG_DEVTMPFS_MOUNT.
-  grep -q '^[^ ]* /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev
-  exec </dev/console >/dev/console 2>&1
+  guest_prologue disk_init
 
   echo "MINIVMM-DISK-INIT-OK"
   echo "MINIVMM-DISK-KERNEL=$(uname -r)"
