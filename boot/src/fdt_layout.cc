@@ -66,7 +66,6 @@ loader::InitrdOptions initrd_options(const FdtBootLayout& layout) {
   options.limit = layout.initrd_limit;
   options.lowest = layout.initrd_lowest;
   options.alignment = kPageSize;
-  options.zero_copy = true;
   return options;
 }
 

@@ -77,7 +77,6 @@ loader::Result<PreparedX86Boot> prepare_x86_boot(loader::GuestMemory& mem, const
     if (!limit) return std::unexpected(limit.error());
     loader::InitrdOptions initrd_options;
     initrd_options.limit = loader::GuestAddress(*limit);
-    initrd_options.zero_copy = true;
     auto kernel_end = kernel->load_address.checked_add(kernel->load_size);
     if (!kernel_end) return fail(ErrorCode::kOverflow, "kernel end overflows");
     initrd_options.lowest = *kernel_end;
