@@ -89,6 +89,20 @@ po::options_description vm_options() {
   return desc;
 }
 
+po::options_description exec_options() {
+  po::options_description desc("Options of vmm exec (with the boot options above, but --initrd, --cmdline, "
+                               "--console, --expect, --dry-run, --arch)",
+                               po::options_description::m_default_line_length,
+                               po::options_description::m_default_line_length - 28);
+  desc.add_options()
+      ("fs", po::value<std::string>()->value_name("virtiofs|9p"),
+       "how the host's / (read-only) and every --share reach the guest (default virtiofs)")
+      ("modules", po::value<std::string>()->value_name("DIR"),
+       "the kernel's modules, a /lib/modules/VERSION tree (default: /lib/modules/ and the kernel's version)")
+      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr");
+  return desc;
+}
+
 po::options_description general_options() {
   po::options_description desc("General options");
   desc.add_options()
@@ -102,7 +116,7 @@ po::options_description all_options() {
   po::options_description hidden;
   hidden.add_options()("args", po::value<std::vector<std::string>>());
   po::options_description all;
-  all.add(vm_options()).add(general_options()).add(hidden);
+  all.add(vm_options()).add(exec_options()).add(general_options()).add(hidden);
   return all;
 }
 
@@ -154,11 +168,30 @@ std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, co
   return options;
 }
 
-std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
+std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool exec = false) {
   Options options;
   options.arch = host_arch();
   options.dry_run = vm["dry-run"].as<bool>();
-  options.command = options.dry_run ? Command::kDryRun : Command::kRun;
+  options.command = exec ? Command::kExec : options.dry_run ? Command::kDryRun : Command::kRun;
+  if (exec) {
+    for (const auto& name : {"initrd", "cmdline", "console", "expect", "dump-dtb", "arch"})
+      if (vm.count(name)) return usage("exec: --{} does not apply (vmm exec makes its own)", name);
+    if (options.dry_run) return usage("exec: --dry-run does not apply");
+    if (auto fs = vm.count("fs") ? std::optional(vm["fs"].as<std::string>()) : std::nullopt) {
+      if (*fs == "virtiofs") options.exec.fs = ShareProto::kVirtiofs;
+      else if (*fs == "9p") options.exec.fs = ShareProto::k9p;
+      else return usage("--fs {}: expected virtiofs or 9p", quoted(*fs));
+    }
+    if (vm.count("modules")) {
+      options.exec.modules = vm["modules"].as<std::string>();
+      if (options.exec.modules->empty()) return usage("--modules: the path is empty");
+    }
+    options.exec.verbose = vm["verbose"].as<bool>();
+  } else {
+    for (const auto& name : {"fs", "modules"})
+      if (vm.count(name)) return usage("--{} applies to `vmm exec` only", name);
+    if (vm["verbose"].as<bool>()) return usage("--verbose applies to `vmm exec` only");
+  }
   options.boot_report = vm["boot-report"].as<bool>();
   auto get = [&](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -168,9 +201,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   if (vm["json"].as<bool>()) return usage("--json applies to `vmm inspect` only");
 
   auto kernel = get("kernel");
-  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
-  if (kernel->empty()) return usage("--kernel: the path is empty");
-  options.kernel = *kernel;
+  if (!kernel && !exec) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
+  if (kernel && kernel->empty()) return usage("--kernel: the path is empty");
+  if (kernel) options.kernel = *kernel;
 
   if (auto initrd = get("initrd")) {
     if (initrd->empty()) return usage("--initrd: the path is empty");
@@ -511,10 +544,20 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map vm;
+  // Everything after the first "--" is vmm exec's command, its own options included.
+  std::vector<std::string> argv(args.begin(), args.end());
+  std::vector<std::string> command;
+  bool saw_separator = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] != "--") continue;
+    command.assign(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+    argv.resize(i);
+    saw_separator = true;
+    break;
+  }
   try {
     // No guessing: "--mem" must not silently mean --memory in a script.
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    std::vector<std::string> argv(args.begin(), args.end());
     po::store(po::command_line_parser(argv).options(all_options()).positional(positional).style(style).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -531,15 +574,24 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
   if (!positional_args.empty()) {
     if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
-    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL)",
+    if (positional_args[0] == "exec") {
+      if (positional_args.size() > 1)
+        return usage("exec: unexpected argument {} (the command goes after --: vmm exec [options] -- CMD ARGS...)",
+                     quoted(positional_args[1]));
+      auto options = parse_vm(vm, true);
+      if (options) options->exec.command = std::move(command);
+      return options;
+    }
+    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL, vmm exec)",
                  quoted(positional_args[0]));
   }
+  if (saw_separator) return usage("a command after -- needs vmm exec: vmm exec [options] -- CMD ARGS...");
   return parse_vm(vm);
 }
 
 std::string help_text() {
   std::ostringstream options;
-  options << vm_options() << "\n" << general_options();
+  options << vm_options() << "\n" << exec_options() << "\n" << general_options();
   return fmt::format(
       "vmm — a small KVM micro-VMM that boots Linux kernels to a serial console\n"
       "\n"
@@ -547,6 +599,9 @@ std::string help_text() {
       "  vmm --kernel PATH [options]            boot the kernel in a KVM virtual machine\n"
       "  vmm --kernel PATH [options] --dry-run  lay the VM out without KVM and print it\n"
       "  vmm inspect KERNEL [--json]            show what the loader sees in a kernel file\n"
+      "  vmm exec [options] [-- CMD ARGS...]    run CMD (default: a shell) in a fresh kernel on the host's own\n"
+      "                                         userland (its / shared read-only, tmpfs where programs write,\n"
+      "                                         the working directory kept); exits with CMD's status\n"
       "  vmm --help | --version\n"
       "\n"
       "{}\n"
@@ -567,11 +622,19 @@ std::string help_text() {
       "lines), the entry registers, the boot protocol and the command line. It never opens /dev/kvm,\n"
       "so --arch can be any of the three on any host. It exits 0, 3 when the kernel or initrd cannot\n"
       "be loaded or placed (wrong architecture, --memory too small) or a --disk cannot be opened, or 2\n"
-      "when the --dump-dtb file cannot be written.\n",
+      "when the --dump-dtb file cannot be written.\n"
+      "\n"
+      "vmm exec exits with CMD's status (128+N when a signal N ended it; 126 when CMD cannot be run, 127\n"
+      "when it is not found), {} when --timeout expired, {} when minivmm or the guest kernel failed before\n"
+      "CMD's status came back (bad arguments, an unreadable kernel, no KVM, a panic, a kernel without the\n"
+      "CONFIG_ options exec needs: the message says which) and {} when stopped by SIGINT or SIGTERM.\n"
+      "The default kernel is the host's own, /boot/vmlinuz-$(uname -r); stock distribution kernels get\n"
+      "their virtio, virtio-fs or 9p modules from /lib/modules in a generated initramfs (cached).\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitGuestCrash),
-      static_cast<int>(kExitInternal));
+      static_cast<int>(kExitInternal), static_cast<int>(kExitExecTimeout), static_cast<int>(kExitExecFailed),
+      static_cast<int>(kExitExecInterrupted));
 }
 
 std::string usage_error_line(const UsageError& error) {

@@ -105,8 +105,8 @@ constexpr std::string_view kDiskOption = "--disk";
 constexpr std::string_view kShareOption = "--share";
 
 // The virtio devices, in the order the guest finds them (PCI slot or
-// virtio-mmio window): the console, the entropy source, then one disk per
-// --disk. Opening the images here means a missing or locked disk stops the
+// virtio-mmio window): the console (hvc0), any extra consoles (hvc1...), the
+// entropy source, then one disk per --disk. Opening the images here means a missing or locked disk stops the
 // boot before any vCPU exists.
 Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devices(Platform& p, const Options& options,
                                                                                     PlatformSinks& sinks) {
@@ -121,6 +121,11 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
   });
   p.set_virtio_console(console);
   out.push_back(console);
+  for (const auto& output : sinks.extra_consoles) {
+    auto extra = std::make_shared<virtio::VirtioConsole>(output);
+    p.add_extra_console(extra);
+    out.push_back(extra);
+  }
   if (options.rng) out.push_back(std::make_shared<virtio::VirtioRng>());
   for (const DiskOptions& disk : options.disks) {
     backends::FileBlockOptions o;

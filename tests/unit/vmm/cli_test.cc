@@ -441,6 +441,34 @@ TEST(Cli, SharesCountAgainstTheVirtioSlots) {
               HasSubstr("1 disks and 3 shares do not fit"));
 }
 
+TEST(Cli, ExecTakesItsCommandAfterTheSeparatorWithItsOwnOptions) {
+  auto o = parse_ok({"exec", "--fs", "9p", "--share", "/srv", "--verbose", "--modules", "/m", "--", "sh", "-c",
+                     "exit 7", "--kernel", "--"});
+  EXPECT_EQ(o.command, Command::kExec);
+  EXPECT_TRUE(o.kernel.empty());  // the host's own, found at run time
+  EXPECT_EQ(o.exec.fs, ShareProto::k9p);
+  EXPECT_TRUE(o.exec.verbose);
+  EXPECT_EQ(o.exec.modules.value(), "/m");
+  ASSERT_EQ(o.shares.size(), 1u);
+  // Everything after the first -- is the command's, options and -- included.
+  EXPECT_EQ(o.exec.command, (std::vector<std::string>{"sh", "-c", "exit 7", "--kernel", "--"}));
+  auto shell = parse_ok({"exec", "--kernel", "k"});
+  EXPECT_EQ(shell.kernel, "k");
+  EXPECT_TRUE(shell.exec.command.empty());
+  EXPECT_EQ(shell.exec.fs, ShareProto::kVirtiofs);
+}
+
+TEST(Cli, ExecRefusesWhatItMakesItselfAndOthersRefuseItsOptions) {
+  EXPECT_THAT(parse_error({"exec", "--cmdline", "x"}), HasSubstr("exec: --cmdline does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--initrd", "x"}), HasSubstr("exec: --initrd does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--dry-run"}), HasSubstr("exec: --dry-run does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--fs", "nfs"}), HasSubstr("--fs 'nfs': expected virtiofs or 9p"));
+  EXPECT_THAT(parse_error({"exec", "ls"}), HasSubstr("the command goes after --"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--fs", "9p"}), HasSubstr("--fs applies to `vmm exec` only"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--verbose"}), HasSubstr("--verbose applies to `vmm exec` only"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--", "ls"}), HasSubstr("a command after -- needs vmm exec"));
+}
+
 TEST(Cli, BadTransportIsAUsageError) {
   EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "ccw"}),
               HasSubstr("--virtio-transport 'ccw': expected none, pci or mmio"));

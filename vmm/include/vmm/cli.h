@@ -19,6 +19,7 @@ enum class Command {
   kRun,      // vmm --kernel K [options]
   kDryRun,   // vmm --kernel K [options] --dry-run
   kInspect,  // vmm inspect KERNEL [--json]
+  kExec,     // vmm exec [options] [-- CMD ARGS...]
   kHelp,     // vmm --help
   kVersion,  // vmm --version
 };
@@ -65,6 +66,14 @@ inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
 inline constexpr uint32_t kMaxCpus = 254;  // x86: 8-bit APIC ids, 0xff is broadcast
 
+// What `vmm exec` adds (DESIGN.md §10).
+struct ExecOptions {
+  std::vector<std::string> command;  // empty: an interactive shell
+  ShareProto fs = ShareProto::kVirtiofs;  // how the host's root (and every --share) reaches the guest
+  bool verbose = false;                   // show the guest kernel's console on stderr
+  std::optional<std::string> modules;     // a /lib/modules/VERSION tree (default: the kernel's own version's)
+};
+
 // Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
 // the dry run and inspect read it (one type, so nothing is lost in a copy).
 struct Options {
@@ -90,6 +99,7 @@ struct Options {
   std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
+  ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)
 };
 
 struct UsageError {

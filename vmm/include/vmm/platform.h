@@ -28,6 +28,9 @@ struct PlatformSinks {
   devices::MachineControl control;                 // guest poweroff/reset requests (vCPU threads)
   std::function<void(std::byte)> console_output;  // the console UART's and virtio-console's bytes (vCPU threads)
   std::function<void(std::string_view)> log = nullptr;  // one line about a device (a virtio device needing a reset); may be empty
+  // One more virtio-console per entry (hvc1, hvc2, ... after hvc0), each with
+  // its own output (called on the device's I/O thread): vmm exec's stdout and stderr.
+  std::vector<std::function<void(std::span<const std::byte>)>> extra_consoles = {};
 };
 
 class Platform {
@@ -66,12 +69,18 @@ class Platform {
   void set_virtio_console(std::shared_ptr<devices::virtio::VirtioConsole> console) {
     virtio_console_ = std::move(console);
   }
+  // The consoles made for PlatformSinks::extra_consoles, in the same order.
+  const std::vector<std::shared_ptr<devices::virtio::VirtioConsole>>& extra_consoles() const { return extra_consoles_; }
+  void add_extra_console(std::shared_ptr<devices::virtio::VirtioConsole> console) {
+    extra_consoles_.push_back(std::move(console));
+  }
 
  private:
   devices::Bus pio_;
   devices::Bus mmio_;
   std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
   std::shared_ptr<devices::virtio::VirtioConsole> virtio_console_;
+  std::vector<std::shared_ptr<devices::virtio::VirtioConsole>> extra_consoles_;
 };
 
 // What an x86_64 boot loads, for options on this platform (the real boot and the dry run alike).
