@@ -1,5 +1,6 @@
 #include "vmm/exec_initramfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,10 +141,80 @@ ModuleIndex ModuleIndex::parse(std::string_view modules_dep, std::string_view mo
 }
 
 Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
-  auto dep = read_whole(dir + "/modules.dep", 64ull << 20);
-  if (!dep) return std::unexpected(dep.error());
   auto builtin = read_whole(dir + "/modules.builtin", 64ull << 20);
-  return parse(*dep, builtin ? std::string_view(*builtin) : std::string_view());
+  std::string_view builtin_text = builtin ? std::string_view(*builtin) : std::string_view();
+  if (auto dep = read_whole(dir + "/modules.dep", 64ull << 20); dep) return parse(*dep, builtin_text);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return fail_errno(errno, dir);
+  if (!S_ISDIR(st.st_mode)) return fail("{}: not a directory", dir);
+  ModuleIndex index = parse("", builtin_text);
+  index.scanned_dir_ = dir;
+  // A module tree is a few thousand files: walk it by name only.
+  std::function<void(const std::string&, int)> walk = [&](const std::string& rel, int depth) {
+    if (depth > 16) return;
+    DIR* d = ::opendir((dir + "/" + rel).c_str());
+    if (!d) return;
+    while (dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name == "." || name == "..") continue;
+      std::string child = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+      if (e->d_type == DT_DIR) {
+        walk(child, depth + 1);
+      } else if (name.ends_with(".ko") || name.ends_with(".ko.xz") || name.ends_with(".ko.zst") ||
+                 name.ends_with(".ko.gz")) {
+        index.path_.emplace(name_of(name), child);
+      }
+    }
+    ::closedir(d);
+  };
+  walk("", 0);
+  if (index.path_.empty() && builtin_text.empty()) return fail("{}: no modules.dep, modules.builtin or modules", dir);
+  return index;
+}
+
+std::vector<std::string> modinfo_depends(std::string_view bytes) {
+  // .modinfo holds NUL-terminated "key=value" strings; "depends=" is one of them.
+  constexpr std::string_view kKey = "depends=";
+  size_t at = 0;
+  while ((at = bytes.find(kKey, at)) != std::string_view::npos) {
+    if (at == 0 || bytes[at - 1] == '\0') break;
+    at += kKey.size();
+  }
+  std::vector<std::string> out;
+  if (at == std::string_view::npos) return out;
+  std::string_view value = bytes.substr(at + kKey.size());
+  value = value.substr(0, value.find('\0'));
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view dep = trim(value.substr(start, comma - start));
+    if (!dep.empty()) out.push_back(ModuleIndex::name_of(dep));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> ModuleIndex::deps_of(const std::string& name) const {
+  if (auto it = deps_.find(name); it != deps_.end()) return it->second;
+  std::vector<std::string> deps;
+  auto path = path_.find(name);
+  if (!scanned_dir_.empty() && path != path_.end()) {
+    const std::string file = scanned_dir_ + "/" + path->second;
+    if (auto data = read_whole(file, kMaxModuleBytes); data) {
+      auto bytes = std::as_bytes(std::span(data->data(), data->size()));
+      loader::Compression kind = loader::detect_compression(bytes);
+      if (kind == loader::Compression::kNone) {
+        deps = modinfo_depends(*data);
+      } else {
+        loader::SpanImageSource src(bytes, file);
+        if (auto plain = loader::decompress_to_vector(kind, src, 0, bytes.size(), kMaxModuleBytes); plain)
+          deps = modinfo_depends(std::string_view(reinterpret_cast<const char*>(plain->data()), plain->size()));
+      }
+    }
+  }
+  deps_[name] = deps;
+  return deps;
 }
 
 bool ModuleIndex::builtin(std::string_view name) const { return builtin_.contains(name); }
@@ -158,9 +229,7 @@ std::vector<std::string> ModuleIndex::load_order(const std::vector<std::string>&
   std::function<void(const std::string&)> visit = [&](const std::string& name) {
     if (done.contains(name)) return;
     done.insert(name);
-    auto deps = deps_.find(name);
-    if (deps != deps_.end())
-      for (const auto& d : deps->second) visit(d);
+    for (const auto& d : deps_of(name)) visit(d);
     auto path = path_.find(name);
     if (path != path_.end()) order.push_back(path->second);
   };

@@ -1,8 +1,11 @@
 #include "vmm/exec_initramfs.h"
 
+#include "support/test_env.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <lzma.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -124,7 +127,7 @@ TEST(ModuleIndex, ADependencyCycleEnds) {
 TEST(ModuleIndex, LoadNamesAMissingTree) {
   auto index = ModuleIndex::load("/nonexistent/lib/modules/0");
   ASSERT_FALSE(index.has_value());
-  EXPECT_THAT(index.error().message, HasSubstr("/nonexistent/lib/modules/0/modules.dep"));
+  EXPECT_THAT(index.error().message, HasSubstr("/nonexistent/lib/modules/0: No such file"));
 }
 
 TEST(NeededModules, FollowTheProtocolAndTransport) {
@@ -195,6 +198,63 @@ TEST(BaseArchive, TheCacheIsReusedUntilAnInputChanges) {
   ASSERT_TRUE(rebuilt.has_value());
   EXPECT_NE(*rebuilt, "CACHED");
   EXPECT_NE(rebuilt->find("INIT-TWO"), std::string::npos);
+}
+
+TEST(ModuleIndex, WithoutModulesDepReadsEachModulesOwnDependencies) {
+  TempDir dir;
+  dir.write("modules.builtin", "kernel/drivers/virtio/virtio.ko\n");
+  // .modinfo strings as the kernel lays them out: NUL-terminated key=value.
+  dir.write("kernel/fs/fuse/virtiofs.ko", words({"ELF junk depends=nope", "license=GPL", "depends=fuse,virtio_ring", "name=virtiofs"}));
+  dir.write("kernel/fs/fuse/fuse.ko.xz", xz(words({"license=GPL", "depends=", "name=fuse"})));
+  dir.write("kernel/drivers/virtio/virtio_ring.ko", words({"depends=", "name=virtio_ring"}));
+  auto index = ModuleIndex::load(dir.path());
+  ASSERT_TRUE(index.has_value()) << index.error().message;
+  EXPECT_TRUE(index->builtin("virtio"));
+  std::vector<std::string> missing;
+  EXPECT_THAT(index->load_order({"virtio", "virtiofs"}, missing),
+              ElementsAre("kernel/fs/fuse/fuse.ko.xz", "kernel/drivers/virtio/virtio_ring.ko", "kernel/fs/fuse/virtiofs.ko"));
+  EXPECT_TRUE(missing.empty());
+}
+
+TEST(ModinfoDepends, TakesOnlyAWholeKeyAndSplitsOnCommas) {
+  EXPECT_THAT(modinfo_depends(words({"x", "depends=a-b,c", "y"})), ElementsAre("a_b", "c"));
+  EXPECT_TRUE(modinfo_depends(words({"xdepends=a"})).empty());
+  EXPECT_TRUE(modinfo_depends("").empty());
+  EXPECT_TRUE(modinfo_depends(words({"depends="})).empty());
+}
+
+// The Debian kernels the nested harness boots ship no modules.dep.
+TEST(ModuleIndex, RealDebianTreesGiveExecsModulesInLoadOrder) {
+  for (const char* name : {"amd64", "arm64", "riscv64"}) {
+    const std::string dir = test_support::kernel_cache_dir() + "/" + name + "/modules";
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+      if (test_support::kernels_required()) ADD_FAILURE() << dir << " missing (scripts/fetch_kernels.sh)";
+      continue;
+    }
+    auto index = ModuleIndex::load(dir);
+    ASSERT_TRUE(index.has_value()) << index.error().message;
+    for (bool nine_p : {false, true}) {
+      std::vector<std::string> names, missing;
+      for (const auto& m : needed_modules(nine_p, false)) names.push_back(m.name);
+      auto order = index->load_order(names, missing);
+      EXPECT_TRUE(missing.empty()) << name << ": " << ::testing::PrintToString(missing);
+      auto position = [&](std::string_view module) {
+        for (size_t i = 0; i < order.size(); ++i)
+          if (ModuleIndex::name_of(order[i]) == module) return static_cast<int>(i);
+        return -1;
+      };
+      if (!nine_p && !index->builtin("virtiofs")) {
+        EXPECT_GE(position("fuse"), 0) << name;
+        EXPECT_LT(position("fuse"), position("virtiofs")) << name;
+      }
+      if (nine_p) {
+        EXPECT_GE(position("9pnet"), 0) << name;
+        EXPECT_LT(position("9pnet"), position("9pnet_virtio")) << name;
+        EXPECT_LT(position("netfs"), position("9p")) << name;
+      }
+    }
+  }
 }
 
 TEST(ExecSpec, EncodesNulSeparatedKeyValueWords) {

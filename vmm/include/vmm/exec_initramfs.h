@@ -38,7 +38,10 @@ class CpioWriter {
 // and modules.builtin (what the kernel has without modules).
 class ModuleIndex {
  public:
-  // `dir` must hold modules.dep; modules.builtin is optional.
+  // Reads dir's modules.dep; without one (a tree unpacked from a package,
+  // before depmod ran) finds the modules by file name and reads each needed
+  // module's own dependency list (its .modinfo "depends="). modules.builtin
+  // is optional.
   static Result<ModuleIndex> load(const std::string& dir);
   static ModuleIndex parse(std::string_view modules_dep, std::string_view modules_builtin);
 
@@ -53,10 +56,16 @@ class ModuleIndex {
   std::vector<std::string> load_order(const std::vector<std::string>& names, std::vector<std::string>& missing) const;
 
  private:
-  std::map<std::string, std::string, std::less<>> path_;               // name -> relative path
-  std::map<std::string, std::vector<std::string>, std::less<>> deps_;  // name -> dependency names
+  std::vector<std::string> deps_of(const std::string& name) const;
+
+  std::map<std::string, std::string, std::less<>> path_;                       // name -> relative path
+  mutable std::map<std::string, std::vector<std::string>, std::less<>> deps_;  // name -> dependency names
   std::set<std::string, std::less<>> builtin_;
+  std::string scanned_dir_;  // set when deps_ is filled from the modules themselves
 };
+
+// The "depends=" list of a module's .modinfo (module names, '-' read as '_').
+std::vector<std::string> modinfo_depends(std::string_view module_bytes);
 
 // The modules vmm exec needs for a share protocol and virtio transport, and
 // the CONFIG_ option that provides each.
