@@ -298,6 +298,9 @@ int main() {
   }
   for (const Share& share : spec.shares) {
     std::string where = root + share.path;
+    // A share under a tmpfs (/tmp, /run) needs its mount point made there.
+    for (size_t at = root.size() + 1; at <= where.size(); ++at)
+      if (at == where.size() || where[at] == '/') ::mkdir(where.substr(0, at).c_str(), 0755);
     struct stat st {};
     if (::stat(where.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       fail("error", "share " + share.tag + ": " + share.path + " is not a directory in the guest's root");

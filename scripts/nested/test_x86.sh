@@ -27,7 +27,7 @@ case ${1:-} in
   --compare) mode=compare; shift ;;
 esac
 case $mode in
-  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/steps_x86_vmm.sh") ;;
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/steps_x86_vmm.sh") ;;
   qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
   compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
 esac
@@ -49,7 +49,8 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "DISK_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "DISK_INITRD=$disk_initrd"
       --env "DISK_CMDLINE=reboot=k panic=-1" --env "GENERIC_DISK_INITRD=$generic_disk_initrd"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
-      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
+      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz"
+      --env "EXEC_KERNEL=$kernel_cache/amd64/vmlinuz" --env "EXEC_MODULES=$kernel_cache/amd64/modules")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
 for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX; do
