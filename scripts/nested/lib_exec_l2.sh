@@ -5,7 +5,8 @@
 # generated initramfs loads the kernel's modules for them).
 #
 # Needs VMM, EXEC_KERNEL, EXEC_MODULES (the kernel's /lib/modules tree) and
-# L2_TIMEOUT.
+# L2_TIMEOUT; EXEC_9P_KERNEL and EXEC_9P_MODULES, when set, are used for 9p
+# instead (Debian's cloud kernel, quick to boot, has no 9p).
 
 # l2_exec_shares FS: one boot whose command writes "out" to stdout and "err"
 # to stderr and exits 7, after it
@@ -31,10 +32,14 @@ l2_exec_shares() {
     if cat $rw/abs-escape 2>/dev/null; then echo MINIVMM-ESCAPED-ABS >&2; fi
     [ -L $rw/rel-escape ] || echo MINIVMM-NOT-A-SYMLINK >&2
     exit 7"
-  echo "+ vmm exec --fs $fs --share $rw --share $ro,ro -- sh -c '...; exit 7'"
+  kernel=$EXEC_KERNEL modules=$EXEC_MODULES
+  if [ "$fs" = 9p ] && [ -n "${EXEC_9P_KERNEL:-}" ]; then
+    kernel=$EXEC_9P_KERNEL modules=$EXEC_9P_MODULES
+  fi
+  echo "+ vmm exec --kernel $kernel --fs $fs --share $rw --share $ro,ro -- sh -c '...; exit 7'"
   start=$(date +%s)
   rc=0
-  "$VMM" exec --kernel "$EXEC_KERNEL" --modules "$EXEC_MODULES" --fs "$fs" --timeout "$L2_TIMEOUT" \
+  "$VMM" exec --kernel "$kernel" --modules "$modules" --fs "$fs" --timeout "$L2_TIMEOUT" \
     --share "$rw" --share "$ro,ro" -- sh -c "$script" >/tmp/exec-$fs.out 2>/tmp/exec-$fs.err </dev/null || rc=$?
   echo "vmm exec took $(($(date +%s) - start)) s; exit status $rc"
   echo "--- stdout:"; cat /tmp/exec-$fs.out; echo "--- stderr:"; cat /tmp/exec-$fs.err; echo "---"

@@ -99,6 +99,7 @@ po::options_description exec_options() {
        "how the host's / (read-only) and every --share reach the guest (default virtiofs)")
       ("modules", po::value<std::string>()->value_name("DIR"),
        "the kernel's modules, a /lib/modules/VERSION tree (default: /lib/modules/ and the kernel's version)")
+      ("append", po::value<std::string>()->value_name("STR"), "extra words for the guest kernel's command line")
       ("verbose", po::bool_switch(), "show the guest kernel's console on stderr");
   return desc;
 }
@@ -187,8 +188,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
       if (options.exec.modules->empty()) return usage("--modules: the path is empty");
     }
     options.exec.verbose = vm["verbose"].as<bool>();
+    if (vm.count("append")) options.exec.append = vm["append"].as<std::string>();
   } else {
-    for (const auto& name : {"fs", "modules"})
+    for (const auto& name : {"fs", "modules", "append"})
       if (vm.count(name)) return usage("--{} applies to `vmm exec` only", name);
     if (vm["verbose"].as<bool>()) return usage("--verbose applies to `vmm exec` only");
   }

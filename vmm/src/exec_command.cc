@@ -221,7 +221,9 @@ int run_exec(const Options& options) {
   put(*base);
   put(runpart);
   run.initrd = fmt::format("/proc/self/fd/{}", memfd);
-  run.cmdline = "console=hvc0 quiet panic=-1 rdinit=/init";
+  // --verbose shows the whole boot, not only what a quiet kernel prints.
+  run.cmdline = fmt::format("console=hvc0 {}panic=-1 rdinit=/init{}{}", options.exec.verbose ? "" : "quiet ",
+                            options.exec.append.empty() ? "" : " ", options.exec.append);
   run.console = {ConsoleKind::kNone, {}};
 
   exec::GuestReport report;

@@ -72,6 +72,7 @@ struct ExecOptions {
   ShareProto fs = ShareProto::kVirtiofs;  // how the host's root (and every --share) reaches the guest
   bool verbose = false;                   // show the guest kernel's console on stderr
   std::optional<std::string> modules;     // a /lib/modules/VERSION tree (default: the kernel's own version's)
+  std::string append;                     // extra kernel command-line words
 };
 
 // Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
