@@ -1,6 +1,9 @@
 // Writes a seed corpus for every fuzz target from the same builders the unit
 // tests use, so the fuzzers start from valid images instead of spending their
 // time budget rediscovering magic numbers. Usage: write_fuzz_seeds OUTDIR
+#include <linux/fuse.h>
+#include <sys/stat.h>
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -168,6 +171,154 @@ std::vector<std::byte> pci_config_walk() {
   return s;
 }
 
+
+// Request sequences for fuzz_fuse over its fixed share (f, d/g, l -> /etc).
+class FuseSeq {
+ public:
+  explicit FuseSeq(bool ro) { bytes_.push_back(std::byte{static_cast<uint8_t>(ro ? 1 : 0)}); }
+  // Appends one request; shape 0xe0 gives it 65536 bytes of reply room.
+  FuseSeq& req(uint32_t opcode, uint64_t nodeid, const std::vector<std::byte>& args, uint8_t shape = 0xe3) {
+    fuse_in_header h{};
+    h.len = static_cast<uint32_t>(sizeof(h) + args.size());
+    h.opcode = opcode;
+    h.unique = ++unique_;
+    h.nodeid = nodeid;
+    const test_support::virtio_fuzz::FuseRecord rec{shape, static_cast<uint8_t>(h.len & 0xff),
+                                                    static_cast<uint8_t>(h.len >> 8)};
+    put(rec);
+    put(h);
+    bytes_.insert(bytes_.end(), args.begin(), args.end());
+    return *this;
+  }
+  const std::vector<std::byte>& bytes() const { return bytes_; }
+
+ private:
+  template <class T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+  }
+  std::vector<std::byte> bytes_;
+  uint64_t unique_ = 0;
+};
+
+template <class T>
+std::vector<std::byte> fuse_args(const T& v, const std::string& tail = {}, bool nul = true) {
+  std::vector<std::byte> out(sizeof(T));
+  std::memcpy(out.data(), &v, sizeof(T));
+  for (char c : tail) out.push_back(static_cast<std::byte>(c));
+  if (nul) out.push_back(std::byte{0});
+  return out;
+}
+std::vector<std::byte> fuse_name(const std::string& s) {
+  std::vector<std::byte> out;
+  for (char c : s) out.push_back(static_cast<std::byte>(c));
+  out.push_back(std::byte{0});
+  return out;
+}
+
+void write_fuse_seeds(const fs::path& dir) {
+  fuse_init_in init{};
+  init.major = 7;
+  init.minor = 38;
+  init.max_readahead = 65536;
+  init.flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_ASYNC_READ;
+  fuse_open_in open_rw{};
+  open_rw.flags = 2;  // O_RDWR
+  fuse_read_in rd{};
+  rd.fh = 1;
+  rd.size = 4096;
+  fuse_write_in wr{};
+  wr.fh = 1;
+  wr.offset = 3;
+  wr.size = 5;
+  // Node 2 = f, fh 1 on it.
+  write(dir, "file_io",
+        FuseSeq(false)
+            .req(FUSE_INIT, 0, fuse_args(init, "", false))
+            .req(FUSE_LOOKUP, 1, fuse_name("f"))
+            .req(FUSE_OPEN, 2, fuse_args(open_rw, "", false))
+            .req(FUSE_READ, 2, fuse_args(rd, "", false))
+            .req(FUSE_WRITE, 2, fuse_args(wr, "world", false))
+            .req(FUSE_GETATTR, 2, fuse_args(fuse_getattr_in{}, "", false))
+            .req(FUSE_FLUSH, 2, fuse_args(fuse_flush_in{1, 0, 0, 0}, "", false))
+            .req(FUSE_RELEASE, 2, fuse_args(fuse_release_in{1, 0, 0, 0}, "", false))
+            .req(FUSE_FORGET, 2, fuse_args(fuse_forget_in{1}, "", false), 0)
+            .bytes());
+  fuse_create_in create{};
+  create.flags = 0102;  // O_RDWR|O_CREAT
+  create.mode = S_IFREG | 04755;
+  fuse_setattr_in sa{};
+  sa.valid = FATTR_SIZE | FATTR_MODE | FATTR_MTIME_NOW | FATTR_MTIME;
+  sa.size = 5ull << 30;
+  sa.mode = 0600;
+  fuse_setxattr_in sx{};
+  sx.size = 3;
+  std::vector<std::byte> sx_args(FUSE_COMPAT_SETXATTR_IN_SIZE);
+  std::memcpy(sx_args.data(), &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+  for (char c : std::string("user.k")) sx_args.push_back(static_cast<std::byte>(c));
+  sx_args.push_back(std::byte{0});
+  for (char c : std::string("val")) sx_args.push_back(static_cast<std::byte>(c));
+  fuse_getxattr_in gx{};
+  gx.size = 64;
+  fuse_rename2_in rn{};
+  rn.newdir = 1;
+  rn.flags = 1;  // RENAME_NOREPLACE
+  fuse_link_in ln{};
+  ln.oldnodeid = 2;
+  fuse_mkdir_in md{};
+  md.mode = 0755;
+  fuse_mknod_in mn{};
+  mn.mode = S_IFIFO | 0644;
+  // Node 2 = n (created, fh 1), then links, renames, xattrs, directories.
+  auto namespace_ops = [&](bool ro) {
+    return FuseSeq(ro)
+        .req(FUSE_INIT, 0, fuse_args(init, "", false))
+        .req(FUSE_CREATE, 1, fuse_args(create, "n"))
+        .req(FUSE_SETATTR, 2, fuse_args(sa, "", false))
+        .req(FUSE_SETXATTR, 2, sx_args)
+        .req(FUSE_GETXATTR, 2, fuse_args(gx, "user.k"))
+        .req(FUSE_LISTXATTR, 2, fuse_args(gx, "", false))
+        .req(FUSE_LINK, 1, fuse_args(ln, "n2"))
+        .req(FUSE_RENAME2, 1, fuse_args(rn, std::string("n2\0n3", 5)))
+        .req(FUSE_SYMLINK, 1, fuse_name(std::string("s\0../../x", 9)))
+        .req(FUSE_MKDIR, 1, fuse_args(md, "dd"))
+        .req(FUSE_MKNOD, 1, fuse_args(mn, "p"))
+        .req(FUSE_UNLINK, 1, fuse_name("n3"))
+        .req(FUSE_RMDIR, 1, fuse_name("dd"))
+        .req(FUSE_STATFS, 1, {})
+        .bytes();
+  };
+  write(dir, "namespace", namespace_ops(false));
+  write(dir, "namespace_ro", namespace_ops(true));
+  fuse_open_in od{};
+  fuse_read_in rdd{};
+  rdd.fh = 1;
+  rdd.size = 512;
+  fuse_batch_forget_in bf{};
+  bf.count = 2;
+  std::vector<std::byte> bf_args = fuse_args(bf, "", false);
+  for (uint64_t id : {2u, 3u}) {
+    const fuse_forget_one one{id, 1};
+    const auto* p = reinterpret_cast<const std::byte*>(&one);
+    bf_args.insert(bf_args.end(), p, p + sizeof(one));
+  }
+  // Node 2 = d, dir fh 1; node 3 = l (the link, never followed).
+  write(dir, "dirs_links",
+        FuseSeq(false)
+            .req(FUSE_LOOKUP, 1, fuse_name("d"))
+            .req(FUSE_OPENDIR, 2, fuse_args(od, "", false))
+            .req(FUSE_READDIRPLUS, 2, fuse_args(rdd, "", false))
+            .req(FUSE_READDIR, 2, fuse_args(rdd, "", false), 0x83)
+            .req(FUSE_RELEASEDIR, 2, fuse_args(fuse_release_in{1, 0, 0, 0}, "", false))
+            .req(FUSE_LOOKUP, 1, fuse_name("l"))
+            .req(FUSE_READLINK, 3, {})
+            .req(FUSE_OPEN, 3, fuse_args(od, "", false))
+            .req(FUSE_LOOKUP, 1, fuse_name(".."))
+            .req(FUSE_BATCH_FORGET, 0, bf_args, 0)
+            .bytes());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,6 +369,7 @@ int main(int argc, char** argv) {
 
   write_virtqueue_seeds(root / "fuzz_virtqueue");
   write_virtio_blk_seeds(root / "fuzz_virtio_blk");
+  write_fuse_seeds(root / "fuzz_fuse");
   write(root / "fuzz_pci_config", "bring_up_intx", pci_bring_up(false));
   write(root / "fuzz_pci_config", "bring_up_msix", pci_bring_up(true));
   write(root / "fuzz_pci_config", "config_walk", pci_config_walk());

@@ -1,6 +1,7 @@
 #include "vmm/platform.h"
 
 #include "backends/file_block_backend.h"
+#include "backends/fuse_server.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -12,6 +13,7 @@
 #include "devices/plic.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_console.h"
+#include "devices/virtio/virtio_fs.h"
 #include "devices/virtio/virtio_mmio_device.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
@@ -134,6 +136,13 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     auto backend = backends::FileBlockBackend::open(disk.path, o);
     if (!backend) return fail("{}: {}", kDiskOption, backend.error().message);
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
+  }
+  for (const ShareOptions& share : options.shares) {
+    if (share.proto != ShareProto::kVirtiofs) continue;
+    // Served in this process; its errors already start with "--share".
+    auto server = backends::FuseServer::open(share.host_dir, share.read_only);
+    if (!server) return fail("{}", server.error().message);
+    out.push_back(std::make_shared<virtio::VirtioFs>(share.tag, std::shared_ptr<backends::FuseServer>(std::move(*server))));
   }
   return out;
 }

@@ -639,6 +639,21 @@ TEST_F(DryRun, MissingDiskIsALoadErrorNamingIt) {
   }
 }
 
+TEST_F(DryRun, ShareBecomesAVirtioFsDeviceOrALoadError) {
+  std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
+  std::string dir = (tmp_ / "shared").string();
+  std::filesystem::create_directory(dir);
+  auto ok = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--share", dir + ",tag=data",
+                 "--dry-run"});
+  ASSERT_EQ(ok.exit_code, kExitOk) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("virtio-fs"));
+  std::string file = write_file("not-a-dir", std::vector<std::byte>(16));
+  auto bad = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--share", file, "--dry-run"});
+  EXPECT_EQ(bad.exit_code, kExitLoad) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("--share"));
+  EXPECT_THAT(bad.err, HasSubstr("not a directory"));
+}
+
 TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {
   std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
   std::string disk = write_file("disk.img", std::vector<std::byte>(1 << 16));

@@ -304,6 +304,16 @@ TEST(Platform, MissingDiskIsAUserErrorNamingThePath) {
   EXPECT_NE(p.error().message.find("/nonexistent/minivmm-disk.img"), std::string::npos) << p.error().message;
 }
 
+TEST(Platform, MissingShareIsAUserErrorNamingThePath) {
+  Options o = options_for(loader::Arch::kX86_64);
+  o.shares.push_back(ShareOptions{"/nonexistent/minivmm-share", "data", false, ShareProto::kVirtiofs});
+  auto p = build_platform(o.arch, o, no_sinks(), test_memory());
+  ASSERT_FALSE(p.has_value());
+  EXPECT_TRUE(is_user_input_error(p.error())) << p.error().message;
+  EXPECT_TRUE(p.error().message.starts_with("--share")) << p.error().message;
+  EXPECT_NE(p.error().message.find("/nonexistent/minivmm-share"), std::string::npos) << p.error().message;
+}
+
 const fdt32_t* prop(const void* fdt, int node, const char* name, int& len) {
   return static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
 }
