@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "backends/p9_codec.h"
-#include "p9_share.h"
+#include "backends/share_dir.h"
 
 namespace backends {
 
@@ -29,7 +29,6 @@ using p9::Qid;
 using p9::Reader;
 using p9::Type;
 using p9::Writer;
-namespace share = p9_share;
 
 // A node of the share: an O_PATH fd plus how the guest reached it (parent
 // and name), which answers ".." and names the node for Tremove/Trename.
@@ -108,8 +107,6 @@ int host_flags(uint32_t l, int& out) {
   return 0;
 }
 
-bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
-
 bool modifies(Type t) {
   switch (t) {
     case Type::kTlcreate:
@@ -173,8 +170,8 @@ int64_t transfer(bool write, int fd, std::vector<iovec> iov, uint64_t offset) {
 
 class P9Server::Session {
  public:
-  Session(const P9ServerOptions& options, int root_fd)
-      : options_(options), root_(std::make_shared<Node>(root_fd, nullptr, std::string())) {
+  Session(const P9ServerOptions& options, std::unique_ptr<ShareDir> share, int root_fd)
+      : options_(options), share_(std::move(share)), root_(std::make_shared<Node>(root_fd, nullptr, std::string())) {
     options_.max_msize = std::max(options_.max_msize, kMinMsize);
   }
 
@@ -242,6 +239,7 @@ class P9Server::Session {
   }
 
   P9ServerOptions options_;
+  std::unique_ptr<ShareDir> share_;
   std::shared_ptr<Node> root_;
   std::unordered_map<uint32_t, std::unique_ptr<Fid>> fids_;
   bool versioned_ = false;
@@ -251,6 +249,8 @@ class P9Server::Session {
 uint32_t P9Server::Session::handle(std::span<const std::span<const std::byte>> request,
                                    std::span<const std::span<std::byte>> reply) {
   const uint32_t limit = versioned_ ? msize_ : options_.max_msize;
+  // Without room for an Rlerror the guest gets nothing, not half a reply.
+  if (Writer(reply, limit).limit() < P9Server::kMinReply) return 0;
   Reader header(request, UINT64_MAX);
   const uint32_t size = header.u32();
   const uint8_t type = header.u8();
@@ -293,7 +293,9 @@ uint32_t P9Server::Session::handle(std::span<const std::span<const std::byte>> r
 int P9Server::Session::dispatch(Type type, Reader& r, Writer& w) {
   // Before any decoding: a read-only share never lets a modifying request
   // near the host, whatever its fields say.
-  if (options_.read_only && modifies(type)) return EROFS;
+  if (modifies(type)) {
+    if (int e = share_->check_writable()) return -e;
+  }
   switch (type) {
     case Type::kTversion: return op_version(r, w);
     case Type::kTauth: return EOPNOTSUPP;
@@ -368,7 +370,7 @@ int P9Server::Session::op_walk(Reader& r, Writer& w) {
   for (auto& n : names) n = r.str();
   if (!r.ok()) return EPROTO;
   for (const auto& n : names) {
-    if (n != ".." && !share::valid_name(n)) return EINVAL;
+    if (n != ".." && !check_name(n) == 0) return EINVAL;
   }
   Fid* from = node_fid(fid);
   if (!from) return EBADF;
@@ -381,7 +383,7 @@ int P9Server::Session::op_walk(Reader& r, Writer& w) {
     if (n == "..") {
       next = node->parent ? node->parent : node;  // the root is its own parent
     } else {
-      const int fd = share::open_child(node->fd, n);
+      const int fd = open_beneath(node->fd, n, O_PATH);
       if (fd < 0) {
         err = -fd;
         break;
@@ -414,8 +416,10 @@ int P9Server::Session::op_lopen(Reader& r, Writer& w) {
   if (f->open_fd >= 0) return EINVAL;
   int flags = 0;
   if (int e = host_flags(lflags, flags)) return e;
-  if (options_.read_only && writes(flags)) return EROFS;
-  const int fd = share::reopen(f->node->fd, flags);
+  if (open_flags_write(flags)) {
+    if (int e = share_->check_writable()) return -e;
+  }
+  const int fd = reopen(f->node->fd, flags);
   if (fd < 0) return -fd;
   struct stat st;
   if (int e = stat_fd(fd, st)) {
@@ -436,20 +440,19 @@ int P9Server::Session::op_lcreate(Reader& r, Writer& w) {
   const uint32_t mode = r.u32();
   r.u32();  // gid: ignored
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   Fid* f = node_fid(fid);
   if (!f) return EBADF;
   if (f->open_fd >= 0) return EINVAL;
   int flags = 0;
   if (int e = host_flags(lflags, flags)) return e;
   flags &= ~O_DIRECTORY;
-  // O_EXCL|O_NOFOLLOW: a name that exists (a symlink included) is never
-  // opened through; the guest's Linux only sends Tlcreate for a new name.
-  const int fd = ::openat(f->node->fd, name.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                          share::file_mode(mode));
-  if (fd < 0) return errno;
+  // O_EXCL (open_beneath adds O_NOFOLLOW): a name that exists, a symlink
+  // included, is never opened through; Linux only sends Tlcreate for a new name.
+  const int fd = open_beneath(f->node->fd, name, flags | O_CREAT | O_EXCL, sanitize_mode(mode));
+  if (fd < 0) return -fd;
   // The node is the inode just created, whatever happens to the name.
-  const int path_fd = ::open(share::FdPath(fd).c_str(), O_PATH | O_CLOEXEC);
+  const int path_fd = ::open(proc_fd_path(fd).c_str(), O_PATH | O_CLOEXEC);
   struct stat st;
   if (path_fd < 0 || ::fstat(fd, &st) != 0) {
     const int e = errno;
@@ -526,7 +529,7 @@ int P9Server::Session::op_clunk(Reader& r, Writer&) {
   if (f->kind != Fid::Kind::kXattrWrite) return 0;
   // Clunk commits an xattr that Txattrcreate announced and Twrite filled.
   if (f->xattr.size() != f->xattr_size) return EINVAL;
-  const share::FdPath path(f->node->fd);
+  const std::string path = proc_fd_path(f->node->fd);
   const int rc = f->xattr_size == 0 && (f->xattr_flags & XATTR_REPLACE)
                      ? ::removexattr(path.c_str(), f->xattr_name.c_str())
                      : ::setxattr(path.c_str(), f->xattr_name.c_str(), f->xattr.data(), f->xattr.size(),
@@ -542,7 +545,7 @@ int P9Server::Session::op_remove(Reader& r, Writer&) {
   // Tremove clunks the fid whether or not the remove works.
   std::unique_ptr<Fid> f = std::move(it->second);
   fids_.erase(it);
-  if (options_.read_only) return EROFS;
+  if (int e = share_->check_writable()) return -e;
   const auto& node = f->node;
   if (!node->parent) return EBUSY;  // the root
   struct stat st;
@@ -602,9 +605,9 @@ int P9Server::Session::op_setattr(Reader& r, Writer&) {
   // A symlink's mode and times are not the guest's to change through its
   // O_PATH fd (chmod would follow it); Linux ignores a symlink's mode anyway.
   if (S_ISLNK(st.st_mode)) return 0;
-  const share::FdPath path(f->node->fd);
+  const std::string path = proc_fd_path(f->node->fd);
   if (valid & kSetMode) {
-    const mode_t m = S_ISDIR(st.st_mode) ? share::dir_mode(mode) : share::file_mode(mode);
+    const mode_t m = sanitize_mode(mode);
     if (::chmod(path.c_str(), m) != 0) return errno;
   }
   if (valid & kSetSize) {
@@ -714,10 +717,10 @@ int P9Server::Session::op_mkdir(Reader& r, Writer& w) {
   const uint32_t mode = r.u32();
   r.u32();  // gid
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   Fid* d = node_fid(dfid);
   if (!d) return EBADF;
-  if (::mkdirat(d->node->fd, name.c_str(), share::dir_mode(mode)) != 0) return errno;
+  if (::mkdirat(d->node->fd, name.c_str(), sanitize_mode(mode)) != 0) return errno;
   Qid q;
   if (int e = qid_at(d->node->fd, name, q)) return e;
   w.qid(q);
@@ -730,7 +733,7 @@ int P9Server::Session::op_symlink(Reader& r, Writer& w) {
   const std::string target = r.str();
   r.u32();  // gid
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   // The target is only text to the host: it is never followed here.
   if (target.empty() || target.size() >= PATH_MAX || target.find('\0') != std::string::npos) return EINVAL;
   Fid* d = node_fid(dfid);
@@ -750,12 +753,11 @@ int P9Server::Session::op_mknod(Reader& r, Writer& w) {
   r.u32();
   r.u32();  // gid
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   Fid* d = node_fid(dfid);
   if (!d) return EBADF;
-  const mode_t type = mode & S_IFMT;
-  if (type != S_IFREG && type != S_IFIFO) return EPERM;
-  if (::mknodat(d->node->fd, name.c_str(), type | share::file_mode(mode), 0) != 0) return errno;
+  if (int e = check_mknod_type(mode)) return -e;
+  if (::mknodat(d->node->fd, name.c_str(), (mode & S_IFMT) | sanitize_mode(mode), 0) != 0) return errno;
   Qid q;
   if (int e = qid_at(d->node->fd, name, q)) return e;
   w.qid(q);
@@ -767,7 +769,7 @@ int P9Server::Session::op_link(Reader& r, Writer&) {
   const uint32_t fid = r.u32();
   const std::string name = r.str();
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   Fid* d = node_fid(dfid);
   Fid* f = node_fid(fid);
   if (!d || !f) return EBADF;
@@ -780,7 +782,7 @@ int P9Server::Session::op_link(Reader& r, Writer&) {
     if (!f->node->parent) return EPERM;
     rc = ::linkat(f->node->parent->fd, f->node->name.c_str(), d->node->fd, name.c_str(), 0);
   } else {
-    rc = ::linkat(AT_FDCWD, share::FdPath(f->node->fd).c_str(), d->node->fd, name.c_str(), AT_SYMLINK_FOLLOW);
+    rc = ::linkat(AT_FDCWD, proc_fd_path(f->node->fd).c_str(), d->node->fd, name.c_str(), AT_SYMLINK_FOLLOW);
   }
   return rc == 0 ? 0 : errno;
 }
@@ -802,7 +804,7 @@ int P9Server::Session::op_rename(Reader& r, Writer&) {
   const uint32_t dfid = r.u32();
   const std::string name = r.str();
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   Fid* f = node_fid(fid);
   Fid* d = node_fid(dfid);
   if (!f || !d) return EBADF;
@@ -819,7 +821,7 @@ int P9Server::Session::op_renameat(Reader& r, Writer&) {
   const uint32_t newdir = r.u32();
   const std::string newname = r.str();
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(oldname) || !share::valid_name(newname)) return EINVAL;
+  if (check_name(oldname) != 0 || check_name(newname) != 0) return EINVAL;
   Fid* o = node_fid(olddir);
   Fid* n = node_fid(newdir);
   if (!o || !n) return EBADF;
@@ -831,7 +833,7 @@ int P9Server::Session::op_unlinkat(Reader& r, Writer&) {
   const std::string name = r.str();
   const uint32_t flags = r.u32();
   if (!r.ok()) return EPROTO;
-  if (!share::valid_name(name)) return EINVAL;
+  if (int e = check_name(name)) return -e;
   if (flags & ~kAtRemoveDir) return EINVAL;
   Fid* d = node_fid(dfid);
   if (!d) return EBADF;
@@ -863,7 +865,7 @@ int P9Server::Session::op_xattrwalk(Reader& r, Writer& w) {
   if (int e = stat_fd(f->node->fd, st)) return e;
   // Through /proc a symlink would be followed: its xattrs are not served.
   if (S_ISLNK(st.st_mode)) return name.empty() ? 0 : ENODATA;
-  const share::FdPath path(f->node->fd);
+  const std::string path = proc_fd_path(f->node->fd);
   std::vector<std::byte> value(kMaxXattrSize);
   const ssize_t n = name.empty() ? ::listxattr(path.c_str(), reinterpret_cast<char*>(value.data()), value.size())
                                  : ::getxattr(path.c_str(), name.c_str(), value.data(), value.size());
@@ -933,17 +935,34 @@ int P9Server::Session::op_getlock(Reader& r, Writer& w) {
   return 0;
 }
 
-P9Server::P9Server(const P9ServerOptions& options, int root_fd)
-    : session_(std::make_unique<Session>(options, root_fd)) {
+P9Server::P9Server(const P9ServerOptions& options, std::unique_ptr<ShareDir> share, int root_fd)
+    : session_(std::make_unique<Session>(options, std::move(share), root_fd)) {
   session_->reset();
 }
 
 P9Server::~P9Server() = default;
 
 Result<std::unique_ptr<P9Server>> P9Server::open(const P9ServerOptions& options) {
-  const int fd = ::open(options.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(ErrorCode::kIo, "{}: {}", options.root, std::strerror(errno));
-  return std::unique_ptr<P9Server>(new P9Server(options, fd));
+  auto share = ShareDir::open(options.root, options.read_only);
+  if (!share) return std::unexpected(share.error());
+  const int fd = (*share)->dup_root();
+  if (fd < 0) return fail(ErrorCode::kIo, "--share {}: {}", options.root, std::strerror(errno));
+  return std::unique_ptr<P9Server>(new P9Server(options, std::move(*share), fd));
+}
+
+std::optional<uint32_t> P9Server::handle(std::span<const devices::virtio::Buffer> in,
+                                         std::span<const devices::virtio::Buffer> out) {
+  std::vector<std::span<const std::byte>> request;
+  std::vector<std::span<std::byte>> reply;
+  uint64_t room = 0;
+  for (const auto& b : in) request.emplace_back(b.host);
+  for (const auto& b : out) {
+    reply.emplace_back(b.host);
+    room += b.host.size();
+  }
+  // Not even an Rlerror fits: a broken chain, not a bad message.
+  if (room < kMinReply) return std::nullopt;
+  return handle(request, reply);
 }
 
 uint32_t P9Server::handle(std::span<const std::span<const std::byte>> request,

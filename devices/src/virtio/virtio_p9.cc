@@ -9,7 +9,7 @@
 
 namespace devices::virtio {
 
-VirtioP9::VirtioP9(std::unique_ptr<P9ServerInterface> server, std::string tag)
+VirtioP9::VirtioP9(std::unique_ptr<FsServer> server, std::string tag)
     : server_(std::move(server)), tag_(std::move(tag)) {
   if (tag_.size() > kMaxTagLength) tag_.resize(kMaxTagLength);
   config_.resize(2 + tag_.size());
@@ -41,8 +41,6 @@ void VirtioP9::notify(uint16_t queue) {
   std::lock_guard lock(mutex_);
   if (!active_ || failed_ || queue != 0) return;
   bool pushed = false;
-  std::vector<std::span<const std::byte>> request;
-  std::vector<std::span<std::byte>> reply;
   // One ring's worth per notify: a guest that keeps refilling the ring
   // cannot hold the I/O thread forever (it notifies again).
   for (uint32_t budget = queue_->size(); budget > 0; --budget) {
@@ -55,14 +53,15 @@ void VirtioP9::notify(uint16_t queue) {
       }
       break;
     }
-    request.clear();
-    reply.clear();
-    for (const Buffer& b : chain->readable) request.emplace_back(b.host);
-    for (const Buffer& b : chain->writable) reply.emplace_back(b.host);
-    // A chain without room for a reply gets none (used.len 0): the driver
-    // learns it the same way as from a reply it cannot parse.
-    const uint32_t written = server_->handle(request, reply);
-    queue_->push_used(chain->head, written);
+    const auto written = server_->handle(chain->readable, chain->writable);
+    if (!written) {
+      // No room for even an Rlerror: the driver broke the protocol, and
+      // answering nothing would leave its request waiting forever.
+      failed_ = true;
+      hooks_->device_error(fmt::format("virtio-9p: request at descriptor {} has no room for a reply", chain->head));
+      break;
+    }
+    queue_->push_used(chain->head, *written);
     pushed = true;
   }
   if (pushed && queue_->needs_interrupt()) hooks_->signal_used(0);
@@ -74,7 +73,8 @@ void VirtioP9::reset() {
   failed_ = false;
   queue_ = nullptr;
   hooks_ = nullptr;
-  server_->reset();
+  // The fids outlive a reset harmlessly: the driver's first message after it
+  // is Tversion, which forgets them.
 }
 
 }  // namespace devices::virtio

@@ -2,7 +2,8 @@
 // one request queue, a mount tag in config space (le16 length + bytes,
 // VIRTIO_9P_MOUNT_TAG). Each chain carries one 9P message in its readable
 // buffers and room for the reply in its writable ones; the 9P server behind
-// P9ServerInterface does the rest.
+// the FsServer seam (shared with virtio-fs; backends::P9Server) does the
+// rest, so the model stays free of host I/O.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "devices/virtio/p9_server_interface.h"
+#include "devices/virtio/fs_server.h"
 #include "devices/virtio/virtio_device.h"
 
 namespace devices::virtio {
@@ -24,7 +25,7 @@ class VirtioP9 final : public VirtioDevice {
   static constexpr size_t kMaxTagLength = 64;
 
   // `tag` is cut to kMaxTagLength bytes.
-  VirtioP9(std::unique_ptr<P9ServerInterface> server, std::string tag);
+  VirtioP9(std::unique_ptr<FsServer> server, std::string tag);
 
   DeviceType type() const override { return DeviceType::k9p; }
   std::string_view name() const override { return "virtio-9p"; }
@@ -40,7 +41,7 @@ class VirtioP9 final : public VirtioDevice {
   const std::string& tag() const { return tag_; }
 
  private:
-  std::unique_ptr<P9ServerInterface> server_;
+  std::unique_ptr<FsServer> server_;
   std::string tag_;
   std::vector<std::byte> config_;
   std::mutex mutex_;
