@@ -1,5 +1,8 @@
 #include "vmm/cli.h"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <charconv>
 #include <sstream>
 #include <vector>
@@ -76,6 +79,9 @@ po::options_description vm_options() {
        "a virtio-blk disk on a raw image file or block device (repeatable); OPTS, comma-separated: ro "
        "(read-only), serial=ID (the id the guest reads, at most 20 bytes), cache=writeback (default) or cache=none "
        "(O_DIRECT)")
+      ("share", po::value<std::vector<std::string>>()->composing()->value_name("DIR[,OPTS]"),
+       "serve a host directory to the guest (repeatable); OPTS, comma-separated: tag=TAG (the guest's mount source, "
+       "default: DIR's last component), ro (the host refuses every write), proto=virtiofs (default) or proto=9p")
       ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
       ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
        "how the virtio devices (console, rng, --disk) reach the guest: pci (default: a PCI host bridge, MSI-X "
@@ -132,7 +138,7 @@ std::expected<ConsoleOptions, UsageError> parse_console(const std::string& text)
 
 std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, const std::vector<std::string>& args) {
   for (const auto& name : {"kernel", "initrd", "cmdline", "memory", "cpus", "arch", "boot", "console", "expect",
-                           "timeout", "dump-dtb", "disk", "virtio-transport"}) {
+                           "timeout", "dump-dtb", "disk", "share", "virtio-transport"}) {
     if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
   for (const auto& name : {"boot-report", "dry-run", "no-rng"}) {
@@ -252,6 +258,17 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
       options.disks.push_back(std::move(*disk));
     }
   }
+  if (vm.count("share")) {
+    for (const auto& text : vm["share"].as<std::vector<std::string>>()) {
+      auto share = parse_share(text);
+      if (!share) return std::unexpected(share.error());
+      for (const auto& earlier : options.shares)
+        if (earlier.tag == share->tag)
+          return usage("--share {}: tag {} is already used by {} (give one with tag=)", quoted(text),
+                       quoted(share->tag), quoted(earlier.host_dir));
+      options.shares.push_back(std::move(*share));
+    }
+  }
   options.rng = !vm["no-rng"].as<bool>();
   if (auto transport = get("virtio-transport")) {
     if (*transport == "none") {
@@ -266,6 +283,8 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   }
   if (options.transport == VirtioTransport::kNone && !options.disks.empty())
     return usage("--disk needs virtio: --virtio-transport none leaves it out");
+  if (options.transport == VirtioTransport::kNone && !options.shares.empty())
+    return usage("--share needs virtio: --virtio-transport none leaves it out");
 
   if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;
@@ -324,9 +343,11 @@ std::expected<void, UsageError> check_vm_options(const Options& options) {
   const size_t slots = options.transport == VirtioTransport::kMmio
                            ? boot::device_map_for(options.arch, options.memory).virtio_mmio.lines.size()
                            : devices::pci::kMaxDevices - 1;
-  if (fixed + options.disks.size() > slots)
-    return usage("--disk: {} disks do not fit: an {} guest has {} virtio {} slots and the console{} take {}{}",
-                 options.disks.size(), arch, slots, to_string(options.transport), options.rng ? " and rng" : "", fixed,
+  if (fixed + options.disks.size() + options.shares.size() > slots)
+    return usage("--disk, --share: {} disks and {} shares do not fit: an {} guest has {} virtio {} slots and the "
+                 "console{} take {}{}",
+                 options.disks.size(), options.shares.size(), arch, slots, to_string(options.transport),
+                 options.rng ? " and rng" : "", fixed,
                  options.transport == VirtioTransport::kMmio ? " (--virtio-transport pci has more)" : "");
   return {};
 }
@@ -393,6 +414,97 @@ std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
     }
   }
   return disk;
+}
+
+namespace {
+
+// The last component of `path` once "." and ".." are resolved lexically
+// against the working directory ("root" for /; empty when unknown).
+std::string last_path_component(const std::string& path) {
+  std::string full = path;
+  if (!path.starts_with('/')) {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return {};
+    full = std::string(cwd) + "/" + path;
+  }
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at <= full.size()) {
+    size_t end = full.find('/', at);
+    if (end == std::string::npos) end = full.size();
+    std::string part = full.substr(at, end - at);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    at = end + 1;
+  }
+  return parts.empty() ? std::string("root") : parts.back();
+}
+
+}  // namespace
+
+std::string_view to_string(ShareProto proto) { return proto == ShareProto::k9p ? "9p" : "virtiofs"; }
+
+std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
+  ShareOptions share;
+  size_t comma = text.find(',');
+  share.host_dir = std::string(text.substr(0, comma));
+  if (share.host_dir.empty())
+    return usage("--share {}: the directory is empty (expected DIR[,tag=TAG][,ro][,proto=virtiofs|9p])", quoted(text));
+  bool seen_ro = false, seen_tag = false, seen_proto = false;
+  while (comma != std::string_view::npos) {
+    const size_t start = comma + 1;
+    comma = text.find(',', start);
+    const std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    const size_t eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    auto once = [&](bool& seen) -> std::expected<void, UsageError> {
+      if (seen) return usage("--share {}: {} is given twice", quoted(text), key);
+      seen = true;
+      return {};
+    };
+    if (key == "ro") {
+      if (eq != std::string_view::npos) return usage("--share {}: ro takes no value", quoted(text));
+      if (auto r = once(seen_ro); !r) return std::unexpected(r.error());
+      share.read_only = true;
+    } else if (key == "tag") {
+      if (auto r = once(seen_tag); !r) return std::unexpected(r.error());
+      if (value.empty()) return usage("--share {}: tag= needs a name", quoted(text));
+      if (value.size() > kMaxShareTag)
+        return usage("--share {}: tag {} is {} bytes; at most {}", quoted(text), quoted(value), value.size(),
+                     kMaxShareTag);
+      // The guest passes the tag as a mount source: keep it one plain word.
+      for (char c : value)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+          return usage("--share {}: tag {} may hold only letters, digits, '.', '_' and '-'", quoted(text),
+                       quoted(value));
+      share.tag = std::string(value);
+    } else if (key == "proto") {
+      if (auto r = once(seen_proto); !r) return std::unexpected(r.error());
+      if (value == "virtiofs") {
+        share.proto = ShareProto::kVirtiofs;
+      } else if (value == "9p") {
+        share.proto = ShareProto::k9p;
+      } else {
+        return usage("--share {}: proto={}: expected virtiofs or 9p", quoted(text), quoted(value));
+      }
+    } else {
+      return usage("--share {}: unknown option {} (expected tag=TAG, ro or proto=virtiofs|9p)", quoted(text),
+                   quoted(item));
+    }
+  }
+  if (share.tag.empty()) {
+    // "." and "../x" name directories too: take the name they resolve to
+    // lexically (the directory itself is checked when the VM is built).
+    std::string last = last_path_component(share.host_dir);
+    if (last.empty()) return usage("--share {}: cannot derive a tag from it (give one with tag=)", quoted(text));
+    for (char c : last.substr(0, kMaxShareTag))
+      share.tag += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  }
+  return share;
 }
 
 std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args) {

@@ -102,6 +102,7 @@ Result<void> add_riscv64(Platform& p, const Options& options, PlatformSinks& sin
 }
 
 constexpr std::string_view kDiskOption = "--disk";
+constexpr std::string_view kShareOption = "--share";
 
 // The virtio devices, in the order the guest finds them (PCI slot or
 // virtio-mmio window): the console, the entropy source, then one disk per
@@ -187,7 +188,9 @@ bool console_is_hvc(std::string_view cmdline) {
   return last.starts_with("hvc");
 }
 
-bool is_user_input_error(const Error& error) { return error.message.starts_with(kDiskOption); }
+bool is_user_input_error(const Error& error) {
+  return error.message.starts_with(kDiskOption) || error.message.starts_with(kShareOption);
+}
 
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory) {

@@ -47,6 +47,19 @@ struct DiskOptions {
 };
 inline constexpr size_t kMaxDiskSerial = 20;
 
+// One --share HOSTDIR[,tag=TAG][,ro][,proto=virtiofs|9p]: a host directory the
+// VMM serves itself (virtio-fs or virtio-9p); the guest mounts it by its tag.
+enum class ShareProto { kVirtiofs, k9p };
+struct ShareOptions {
+  std::string host_dir;
+  std::string tag;  // given, or derived from host_dir's last component ("root" for /)
+  bool read_only = false;
+  ShareProto proto = ShareProto::kVirtiofs;
+};
+// virtio-fs's config field holds 36 bytes; 9p takes the same limit so a tag
+// works with either protocol.
+inline constexpr size_t kMaxShareTag = 36;
+
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
@@ -74,6 +87,7 @@ struct Options {
   bool json = false;
   std::string kvm_device = "/dev/kvm";
   std::vector<DiskOptions> disks;  // virtio-blk, in the order given
+  std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
 };
@@ -100,6 +114,10 @@ std::string_view to_string(BootMode mode);
 std::string_view to_string(VirtioTransport transport);
 // One --disk value (without the option name), as a usage error naming it.
 std::expected<DiskOptions, UsageError> parse_disk(std::string_view text);
+std::string_view to_string(ShareProto proto);
+// One --share value (without the option name). The tag, when not given, is
+// host_dir's last component with anything outside [A-Za-z0-9._-] made '_'.
+std::expected<ShareOptions, UsageError> parse_share(std::string_view text);
 
 std::string help_text();
 // What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".
