@@ -1,6 +1,7 @@
 #include "vmm/platform.h"
 
 #include "backends/file_block_backend.h"
+#include "backends/p9_server.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -13,6 +14,7 @@
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_console.h"
 #include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_p9.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 
@@ -129,6 +131,12 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     auto backend = backends::FileBlockBackend::open(disk.path, o);
     if (!backend) return fail("{}: {}", kDiskOption, backend.error().message);
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
+  }
+  for (const ShareOptions& share : options.shares) {
+    if (share.proto != ShareProto::k9p) continue;
+    auto server = backends::P9Server::open({.root = share.host_dir, .read_only = share.read_only});
+    if (!server) return fail("{}", server.error().message);
+    out.push_back(std::make_shared<virtio::VirtioP9>(std::move(*server), share.tag));
   }
   return out;
 }
