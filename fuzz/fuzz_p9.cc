@@ -122,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint32_t written = (*server)->handle(in, out);
       if (written > room) std::abort();
       if (written > 0) {
-        if (written < 11) std::abort();
+        if (written < 7) std::abort();  // Rclunk and friends are a bare header
         uint32_t field = 0;
         for (int i = 3; i >= 0; --i) field = field << 8 | static_cast<uint8_t>(reply[i]);
         if (field != written || written > vf::kP9MaxMsize) std::abort();

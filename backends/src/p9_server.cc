@@ -63,7 +63,6 @@ struct P9Server::Fid {
 namespace {
 
 constexpr uint32_t kMinMsize = 512;
-constexpr uint32_t kRreadHeader = p9::kHeaderSize + 4;
 constexpr uint16_t kMaxWalkNames = 16;  // MAXWELEM
 constexpr uint64_t kMaxXattrSize = 64 * 1024;  // XATTR_SIZE_MAX
 constexpr size_t kMaxXattrFids = 64;
@@ -370,7 +369,7 @@ int P9Server::Session::op_walk(Reader& r, Writer& w) {
   for (auto& n : names) n = r.str();
   if (!r.ok()) return EPROTO;
   for (const auto& n : names) {
-    if (n != ".." && !check_name(n) == 0) return EINVAL;
+    if (n != ".." && check_name(n) != 0) return EINVAL;
   }
   Fid* from = node_fid(fid);
   if (!from) return EBADF;
