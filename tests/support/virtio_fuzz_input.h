@@ -55,5 +55,18 @@ struct FuseRecord {
   uint8_t len_hi;
 };
 static_assert(sizeof(FuseRecord) == 3);
+// fuzz_p9: records, each a P9Record then `len` bytes (clipped to what is
+// left) of one raw 9P message for the server of a fresh temporary share.
+// `split` cuts the request into up to four buffers (two bits per cut: a
+// cut after 0, 3, 7 or 40 % len bytes); the reply gets 1 << (reply_log2 % 18)
+// bytes in two buffers. At most kP9MaxRecords records are used.
+inline constexpr uint32_t kP9MaxRecords = 64;
+inline constexpr uint32_t kP9MaxMsize = 64 * 1024;
+struct P9Record {
+  uint8_t split;
+  uint8_t reply_log2;
+  uint16_t len;
+};
+static_assert(sizeof(P9Record) == 4);
 
 }  // namespace test_support::virtio_fuzz

@@ -82,6 +82,99 @@ void write_virtqueue_seeds(const fs::path& dir) {
   }
 }
 
+// fuzz_p9: one 9P2000.L session per seed, as P9Record-framed messages.
+class P9Seed {
+ public:
+  P9Seed& msg(uint8_t type, const std::vector<std::byte>& body, uint8_t split = 0, uint8_t reply_log2 = 13) {
+    const uint32_t size = static_cast<uint32_t>(7 + body.size());
+    const uint16_t len = static_cast<uint16_t>(size);
+    out_.push_back(std::byte{split});
+    out_.push_back(std::byte{reply_log2});
+    out_.push_back(std::byte(len & 0xff));
+    out_.push_back(std::byte(len >> 8));
+    for (int i = 0; i < 4; ++i) out_.push_back(std::byte((size >> (8 * i)) & 0xff));
+    out_.push_back(std::byte{type});
+    out_.push_back(std::byte{1});
+    out_.push_back(std::byte{0});
+    out_.insert(out_.end(), body.begin(), body.end());
+    return *this;
+  }
+  const std::vector<std::byte>& bytes() const { return out_; }
+
+ private:
+  std::vector<std::byte> out_;
+};
+
+class P9Body {
+ public:
+  P9Body& u8(uint8_t v) { return put(v, 1); }
+  P9Body& u16(uint16_t v) { return put(v, 2); }
+  P9Body& u32(uint32_t v) { return put(v, 4); }
+  P9Body& u64(uint64_t v) { return put(v, 8); }
+  P9Body& str(const std::string& s) {
+    u16(static_cast<uint16_t>(s.size()));
+    for (char c : s) b_.push_back(std::byte(c));
+    return *this;
+  }
+  operator std::vector<std::byte>() const { return b_; }
+
+ private:
+  P9Body& put(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b_.push_back(std::byte((v >> (8 * i)) & 0xff));
+    return *this;
+  }
+  std::vector<std::byte> b_;
+};
+
+void write_p9_seeds(const fs::path& dir) {
+  const uint32_t nofid = 0xffffffff;
+  auto session = [&] {
+    P9Seed s;
+    s.msg(100, P9Body().u32(16384).str("9P2000.L"));
+    s.msg(104, P9Body().u32(0).u32(nofid).str("root").str("").u32(0));
+    return s;
+  };
+  P9Seed read = session();
+  read.msg(110, P9Body().u32(0).u32(1).u16(2).str("d").str("b"), 0x1b)
+      .msg(12, P9Body().u32(1).u32(0))
+      .msg(116, P9Body().u32(1).u64(0).u32(100), 0, 7)
+      .msg(24, P9Body().u32(1).u64(0x7ff))
+      .msg(120, P9Body().u32(1));
+  write(dir, "read", read.bytes());
+
+  P9Seed create = session();
+  create.msg(110, P9Body().u32(0).u32(2).u16(0))
+      .msg(14, P9Body().u32(2).str("new").u32(2).u32(04755).u32(0))
+      .msg(118, P9Body().u32(2).u64(0).u32(5).u8('h').u8('e').u8('l').u8('l').u8('o'), 0x39)
+      .msg(50, P9Body().u32(2).u32(0))
+      .msg(26, P9Body().u32(2).u32(1 | 8).u32(0644).u32(0).u32(0).u64(3).u64(0).u64(0).u64(0).u64(0))
+      .msg(72, P9Body().u32(0).str("dir").u32(0755).u32(0))
+      .msg(16, P9Body().u32(0).str("sl").str("../../outside-sentinel").u32(0))
+      .msg(70, P9Body().u32(0).u32(2).str("hard"))
+      .msg(74, P9Body().u32(0).str("a").u32(0).str("a2"))
+      .msg(76, P9Body().u32(0).str("a2").u32(0))
+      .msg(18, P9Body().u32(0).str("fifo").u32(0010644).u32(0).u32(0).u32(0))
+      .msg(8, P9Body().u32(0));
+  write(dir, "create", create.bytes());
+
+  P9Seed walk = session();
+  walk.msg(110, P9Body().u32(0).u32(3).u16(4).str("..").str("d").str("up").str("keep"))
+      .msg(110, P9Body().u32(0).u32(4).u16(1).str("etc"))
+      .msg(22, P9Body().u32(4))
+      .msg(12, P9Body().u32(4).u32(0))
+      .msg(110, P9Body().u32(0).u32(5).u16(1).str("d"))
+      .msg(12, P9Body().u32(5).u32(0))
+      .msg(40, P9Body().u32(5).u64(0).u32(200), 0, 9)
+      .msg(30, P9Body().u32(0).u32(6).str(""))
+      .msg(32, P9Body().u32(5).str("user.k").u64(2).u32(0))
+      .msg(118, P9Body().u32(5).u64(0).u32(2).u8('v').u8('v'))
+      .msg(120, P9Body().u32(5))
+      .msg(52, P9Body().u32(0).u8(1).u32(0).u64(0).u64(0).u32(1).str("c"))
+      .msg(54, P9Body().u32(0).u8(1).u64(0).u64(0).u32(1).str("c"))
+      .msg(122, P9Body().u32(3));
+  write(dir, "walk", walk.bytes());
+}
+
 // One request of each type for fuzz_virtio_blk.
 void write_virtio_blk_seeds(const fs::path& dir) {
   namespace vf = test_support::virtio_fuzz;
@@ -370,6 +463,7 @@ int main(int argc, char** argv) {
   write_virtqueue_seeds(root / "fuzz_virtqueue");
   write_virtio_blk_seeds(root / "fuzz_virtio_blk");
   write_fuse_seeds(root / "fuzz_fuse");
+  write_p9_seeds(root / "fuzz_p9");
   write(root / "fuzz_pci_config", "bring_up_intx", pci_bring_up(false));
   write(root / "fuzz_pci_config", "bring_up_msix", pci_bring_up(true));
   write(root / "fuzz_pci_config", "config_walk", pci_config_walk());

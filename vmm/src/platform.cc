@@ -2,6 +2,7 @@
 
 #include "backends/file_block_backend.h"
 #include "backends/fuse_server.h"
+#include "backends/p9_server.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -15,6 +16,7 @@
 #include "devices/virtio/virtio_console.h"
 #include "devices/virtio/virtio_fs.h"
 #include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_p9.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 
@@ -138,11 +140,16 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
   }
   for (const ShareOptions& share : options.shares) {
-    if (share.proto != ShareProto::kVirtiofs) continue;
-    // Served in this process; its errors already start with "--share".
-    auto server = backends::FuseServer::open(share.host_dir, share.read_only);
-    if (!server) return fail("{}", server.error().message);
-    out.push_back(std::make_shared<virtio::VirtioFs>(share.tag, std::shared_ptr<backends::FuseServer>(std::move(*server))));
+    if (share.proto == ShareProto::kVirtiofs) {
+      // Served in this process; its errors already start with "--share".
+      auto server = backends::FuseServer::open(share.host_dir, share.read_only);
+      if (!server) return fail("{}", server.error().message);
+      out.push_back(std::make_shared<virtio::VirtioFs>(share.tag, std::shared_ptr<backends::FuseServer>(std::move(*server))));
+    } else {
+      auto server = backends::P9Server::open({.root = share.host_dir, .read_only = share.read_only});
+      if (!server) return fail("{}", server.error().message);
+      out.push_back(std::make_shared<virtio::VirtioP9>(std::move(*server), share.tag));
+    }
   }
   return out;
 }
