@@ -55,6 +55,9 @@ boot::X86BootRequest x86_boot_request(const Options& options, const Platform& pl
                   : options.boot == BootMode::kLinux ? boot::X86EntryChoice::kLinux
                                                      : boot::X86EntryChoice::kAuto;
   request.platform = platform.describe();
+  // The dry run promises what a boot would do, so it checks the payload the
+  // guest would decompress.
+  request.verify_bzimage_payload = options.dry_run;
   return request;
 }
 
