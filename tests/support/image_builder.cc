@@ -47,7 +47,7 @@ void put_pe_header(std::vector<std::byte>& out, uint16_t machine) {
   put_bytes(out, kPe, 0x00004550, 4);  // "PE\0\0"
   put_bytes(out, kPe + 4, machine, 2);
   put_bytes(out, kPe + 6, 1, 2);       // NumberOfSections
-  put_bytes(out, kPe + 8, 0, 12);      // TimeDateStamp, symbol table
+  for (size_t at = kPe + 8; at < kPe + 20; at += 4) put_bytes(out, at, 0, 4);  // TimeDateStamp, symbol table
   put_bytes(out, kPe + 20, 0, 2);      // SizeOfOptionalHeader
   put_bytes(out, kPe + 22, 0x206, 2);  // Characteristics: executable, debug stripped
   std::memcpy(out.data() + kSection, ".text\0\0\0", 8);
@@ -55,7 +55,8 @@ void put_pe_header(std::vector<std::byte>& out, uint16_t machine) {
   put_bytes(out, kSection + 12, kRawStart, 4);              // VirtualAddress
   put_bytes(out, kSection + 16, file_size - kRawStart, 4);  // SizeOfRawData
   put_bytes(out, kSection + 20, kRawStart, 4);              // PointerToRawData
-  put_bytes(out, kSection + 24, 0, 16);                     // relocations, line numbers, characteristics
+  for (size_t at = kSection + 24; at < kSection + 40; at += 4)
+    put_bytes(out, at, 0, 4);  // relocations, line numbers, characteristics
 }
 
 }  // namespace
