@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/bus_fuzz_input.h"
 #include "support/bzimage_builder.h"
 #include "support/compress.h"
 #include "support/elf_builder.h"
@@ -412,6 +413,119 @@ void write_fuse_seeds(const fs::path& dir) {
             .bytes());
 }
 
+// fuzz_bus_devices: what the device unit tests do, as bus operations.
+namespace bf = test_support::bus_fuzz;
+
+std::vector<std::byte> bus_serial(uint8_t window, uint8_t input_hook) {
+  std::vector<std::byte> s;
+  bf::put_op(s, window, true, 0, 3, 0x83);  // LCR: DLAB
+  bf::put_op(s, window, true, 0, 0, 0x01);  // DLL: 115200
+  bf::put_op(s, window, true, 0, 1, 0x00);  // DLM
+  bf::put_op(s, window, true, 0, 3, 0x03);  // LCR: 8N1
+  bf::put_op(s, window, true, 0, 2, 0xc7);  // FCR: FIFOs on, cleared
+  bf::put_op(s, window, true, 0, 1, 0x03);  // IER: RX data, THRE
+  bf::put_op(s, window, true, 0, 4, 0x0b);  // MCR: DTR RTS OUT2
+  bf::put_op(s, window, true, 0, 0, 'h');   // THR
+  bf::put_op(s, window, false, 0, 2, 0);    // IIR
+  bf::put_op(s, window, false, 0, 5, 0);    // LSR
+  bf::put_op(s, static_cast<uint8_t>(bf::kHookFlag | input_hook), false, 0, 3, 0x0a6b6f);
+  bf::put_op(s, window, false, 0, 2, 0);
+  bf::put_op(s, window, false, 0, 0, 0);    // RBR
+  bf::put_op(s, window, false, 0, 6, 0);    // MSR
+  bf::put_op(s, window, true, 0, 4, 0x10);  // MCR: loopback
+  bf::put_op(s, window, true, 0, 0, 'x');
+  bf::put_op(s, window, false, 0, 0, 0);
+  bf::put_op(s, window, false, 2, 0, 0);    // a 4-byte read of a byte register
+  return s;
+}
+
+std::vector<std::byte> bus_i8042() {
+  std::vector<std::byte> s;
+  using W = bf::Window;
+  bf::put_op(s, W::kWindowI8042Command, true, 0, 0, 0xaa);  // self test
+  bf::put_op(s, W::kWindowI8042Command, false, 0, 0, 0);    // status
+  bf::put_op(s, W::kWindowI8042Data, false, 0, 0, 0);       // 0x55
+  bf::put_op(s, W::kWindowI8042Command, true, 0, 0, 0x20);  // read command byte
+  bf::put_op(s, W::kWindowI8042Data, false, 0, 0, 0);
+  bf::put_op(s, W::kWindowI8042Command, true, 0, 0, 0x60);  // write command byte
+  bf::put_op(s, W::kWindowI8042Data, true, 0, 0, 0x47);
+  bf::put_op(s, W::kWindowI8042Data, true, 0, 0, 0xff);    // keyboard reset
+  bf::put_op(s, W::kWindowI8042Data, false, 0, 0, 0);
+  bf::put_op(s, W::kWindowI8042Command, true, 0, 0, 0xd4);  // to the AUX port
+  bf::put_op(s, W::kWindowI8042Data, true, 0, 0, 0xf4);
+  bf::put_op(s, W::kWindowI8042Data, false, 0, 0, 0);
+  bf::put_op(s, W::kWindowI8042Command, true, 0, 0, 0xfe);  // pulse reset
+  return s;
+}
+
+std::vector<std::byte> bus_cmos_acpi_post() {
+  std::vector<std::byte> s;
+  using W = bf::Window;
+  for (uint8_t reg : {0x0a, 0x0b, 0x00, 0x02, 0x04, 0x07, 0x08, 0x09, 0x32, 0x0d}) {
+    bf::put_op(s, W::kWindowCmos, true, 0, 0, reg);
+    bf::put_op(s, W::kWindowCmos, false, 0, 1, 0);
+  }
+  bf::put_op(s, W::kWindowCmos, true, 0, 0, 0x0b);  // SET, binary, 24 hour
+  bf::put_op(s, W::kWindowCmos, true, 0, 1, 0x86);
+  bf::put_op(s, W::kWindowCmos, true, 0, 0, 0x04);
+  bf::put_op(s, W::kWindowCmos, true, 0, 1, 23);
+  bf::put_op(s, W::kWindowCmos, true, 0, 0, 0x0b);
+  bf::put_op(s, W::kWindowCmos, true, 0, 1, 0x06);
+  bf::put_op(s, static_cast<uint8_t>(bf::kHookFlag | bf::kHookClock), false, 0, 0, 3600);
+  bf::put_op(s, W::kWindowCmos, true, 0, 0, 0x04);
+  bf::put_op(s, W::kWindowCmos, false, 0, 1, 0);
+  bf::put_op(s, W::kWindowCmos, true, 0, 0, 0x80 | 0x40);  // NMI off, CMOS RAM
+  bf::put_op(s, W::kWindowCmos, true, 0, 1, 0x12);
+  bf::put_op(s, W::kWindowCmos, false, 1, 0, 0);            // a 2-byte access over both ports
+  bf::put_op(s, W::kWindowAcpiPm, false, 1, 0, 0);          // PM1a_STS
+  bf::put_op(s, W::kWindowAcpiPm, true, 1, 2, 0x0100);      // PM1a_EN
+  bf::put_op(s, W::kWindowAcpiPm, false, 1, 4, 0);          // PM1a_CNT
+  bf::put_op(s, W::kWindowAcpiPm, true, 1, 4, 1u | 1u << 10);  // S1: ignored
+  bf::put_op(s, W::kWindowAcpiPm, true, 1, 4, 1u | 5u << 10 | 1u << 13);  // S5: power off
+  bf::put_op(s, W::kWindowAcpiPm, true, 2, 2, 0xffffffff);  // straddles the end
+  for (uint8_t code : {0x00, 0x10, 0x55, 0xff}) bf::put_op(s, W::kWindowPostCode, true, 0, 0, code);
+  bf::put_op(s, W::kWindowPostCode, false, 0, 0, 0);
+  bf::put_op(s, W::kWindowPostCode, true, 0, 0xffffffffu, 0, true);  // the port below it
+  return s;
+}
+
+std::vector<std::byte> bus_plic() {
+  std::vector<std::byte> s;
+  using W = bf::Window;
+  constexpr uint32_t kSource = 10;
+  bf::put_op(s, W::kWindowPlic, true, 2, 4 * kSource, 1);          // priority
+  bf::put_op(s, W::kWindowPlic, true, 2, 0x2000, 1u << kSource);   // context 0 enable
+  bf::put_op(s, W::kWindowPlic, true, 2, 0x20'0000, 0);            // context 0 threshold
+  bf::put_op(s, static_cast<uint8_t>(bf::kHookFlag | bf::kHookPlicLevel), false, 0, kSource, 1);
+  bf::put_op(s, W::kWindowPlic, false, 2, 0x1000, 0);              // pending
+  bf::put_op(s, W::kWindowPlic, false, 2, 0x20'0004, 0);           // claim
+  bf::put_op(s, static_cast<uint8_t>(bf::kHookFlag | bf::kHookPlicLevel), false, 0, kSource, 0);
+  bf::put_op(s, W::kWindowPlic, true, 2, 0x20'0004, kSource);      // complete
+  bf::put_op(s, W::kWindowPlic, true, 2, 0x2080, 1u << kSource);   // context 1
+  bf::put_op(s, W::kWindowPlic, true, 2, 0x20'1000, 0);
+  bf::put_op(s, static_cast<uint8_t>(bf::kHookFlag | bf::kHookPlicLevel), false, 0, kSource, 1);
+  bf::put_op(s, W::kWindowPlic, false, 2, 0x20'1004, 0);
+  bf::put_op(s, W::kWindowPlic, false, 3, 0x20'0000, 0);           // 8-byte access
+  bf::put_op(s, W::kWindowPlic, false, 2, 0x400'0000 - 2, 0);      // straddles the end
+  return s;
+}
+
+std::vector<std::byte> sbi_calls() {
+  std::vector<std::byte> s;
+  constexpr uint64_t kDbcn = 0x4442434e;
+  bf::put_sbi_call(s, 0x01, 0, {'o'});                                  // legacy putchar
+  bf::put_sbi_call(s, 0x02, 0, {});                                     // legacy getchar
+  bf::put_sbi_call(s, kDbcn, 0, {16, bf::kSbiRamBase + 0x100, 0});      // write
+  bf::put_sbi_call(s, kDbcn, 0, {8, bf::kSbiRamBase + bf::kSbiRamSize - 4, 0});  // runs out of RAM
+  bf::put_sbi_call(s, kDbcn, 0, {0x2000, bf::kSbiRamBase, 0});          // longer than one chunk
+  bf::put_sbi_call(s, kDbcn, 1, {16, bf::kSbiRamBase, 0});              // read
+  bf::put_sbi_call(s, kDbcn, 2, {'!'});                                 // write_byte
+  bf::put_sbi_call(s, kDbcn, 3, {});
+  bf::put_sbi_call(s, 0x10, 0, {});                                     // base: KVM's own
+  bf::put_sbi_call(s, 0x53525354, 0, {0, 0});                           // SRST
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -467,5 +581,11 @@ int main(int argc, char** argv) {
   write(root / "fuzz_pci_config", "bring_up_intx", pci_bring_up(false));
   write(root / "fuzz_pci_config", "bring_up_msix", pci_bring_up(true));
   write(root / "fuzz_pci_config", "config_walk", pci_config_walk());
+  write(root / "fuzz_bus_devices", "serial_pio", bus_serial(bf::kWindowSerialPio, bf::kHookSerialPioInput));
+  write(root / "fuzz_bus_devices", "serial_mmio", bus_serial(bf::kWindowSerialMmio, bf::kHookSerialMmioInput));
+  write(root / "fuzz_bus_devices", "i8042", bus_i8042());
+  write(root / "fuzz_bus_devices", "cmos_acpi_post", bus_cmos_acpi_post());
+  write(root / "fuzz_bus_devices", "plic", bus_plic());
+  write(root / "fuzz_sbi", "console_calls", sbi_calls());
   return 0;
 }
