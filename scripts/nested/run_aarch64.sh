@@ -59,7 +59,7 @@ kernel=$kernel_cache/arm64/vmlinuz
 vmm=$build_dir/vmm/vmm
 tests=$build_dir/tests/vmm_tests
 for f in "$vmm" "$(dirname "$vmm")/vmm-exec-init" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin"; do
-  [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm vmm_tests test_guests)"
+  [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm exec_init vmm_tests test_guests)"
 done
 file -L "$vmm" | grep -q 'ARM aarch64.*statically linked' || die "$vmm is not a static aarch64 binary"
 

@@ -22,7 +22,7 @@ bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
 bash "$project/scripts/build_boost_program_options.sh" >/dev/null
 mkdir -p "$build_dir"
 if ! (cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" &&
-  cmake --build "$build_dir" -j "$jobs" --target vmm vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
+  cmake --build "$build_dir" -j "$jobs" --target vmm exec_init vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
   tail -n 40 "$build_dir/nested-build.log" >&2
   die "cross-riscv64 build failed (log: $build_dir/nested-build.log)"
 fi
