@@ -198,4 +198,10 @@ std::vector<std::span<std::byte>> Writer::reserve(uint64_t n) {
 
 void Writer::unwind(uint64_t n) { pos_ -= std::min(n, pos_); }
 
+uint64_t qid_path(uint64_t dev, uint64_t ino) {
+  uint64_t h = dev * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  return (h & 0xffff000000000000ull) ^ ino;
+}
+
 }  // namespace backends::p9

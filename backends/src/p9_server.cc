@@ -85,7 +85,7 @@ Qid qid_of(const struct stat& st) {
   Qid q;
   if (S_ISDIR(st.st_mode)) q.type = p9::kQidDir;
   else if (S_ISLNK(st.st_mode)) q.type = p9::kQidSymlink;
-  q.path = st.st_ino;
+  q.path = p9::qid_path(st.st_dev, st.st_ino);
   return q;
 }
 
@@ -653,6 +653,8 @@ int P9Server::Session::op_readdir(Reader& r, Writer& w) {
   // The offsets handed out are the file system's own d_off cookies, so a
   // listing resumes where it stopped however large the directory is.
   if (::lseek(f->open_fd, static_cast<off_t>(offset), SEEK_SET) < 0) return errno;
+  struct stat dir_st {};
+  if (::fstat(f->open_fd, &dir_st) != 0) return errno;
   const uint64_t budget = std::min<uint64_t>(count, w.room() >= 4 ? w.room() - 4 : 0);
   const uint64_t count_at = w.position();
   w.u32(0);
@@ -676,7 +678,7 @@ int P9Server::Session::op_readdir(Reader& r, Writer& w) {
       }
       Qid q;
       q.type = d->d_type == DT_DIR ? p9::kQidDir : d->d_type == DT_LNK ? p9::kQidSymlink : p9::kQidFile;
-      q.path = d->d_ino;
+      q.path = p9::qid_path(dir_st.st_dev, d->d_ino);  // a mount point's entry carries its own device's in walk
       w.qid(q);
       w.u64(static_cast<uint64_t>(d->d_off));
       w.u8(d->d_type);

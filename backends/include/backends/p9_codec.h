@@ -64,6 +64,12 @@ struct Qid {
   uint64_t path = 0;
 };
 
+// qid.path for a host inode. The guest's kernel keys its inodes by it, so two
+// files of different host file systems (a share holding mount points: /,
+// /dev, /proc) must not share one: the top 16 bits carry a hash of the
+// device, the rest the inode number (Linux inode numbers stay far below 2^48).
+uint64_t qid_path(uint64_t dev, uint64_t ino);
+
 class Reader {
  public:
   // Reads at most `limit` bytes of the concatenated buffers.

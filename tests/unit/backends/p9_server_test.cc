@@ -142,7 +142,7 @@ TEST_F(P9ServerTest, WalkOpenReadWriteRoundTrip) {
   EXPECT_EQ(w.u8(9 + 13), p9::kQidFile);
   struct stat st;
   ASSERT_EQ(::stat((dir_ / "d/f").c_str(), &st), 0);
-  EXPECT_EQ(w.u64(9 + 13 + 5), st.st_ino);
+  EXPECT_EQ(w.u64(9 + 13 + 5), p9::qid_path(st.st_dev, st.st_ino));
   ASSERT_EQ(lopen(2, kLRdwr), 0u);
   EXPECT_EQ(read(2, 6, 100), "world");
   uint32_t n = 0;
@@ -155,6 +155,24 @@ TEST_F(P9ServerTest, WalkOpenReadWriteRoundTrip) {
   EXPECT_EQ(content, "hello world!!");
   ASSERT_EQ(clunk(2), 0u);
   EXPECT_EQ(clunk(2), uint32_t(EBADF));
+}
+
+// /proc and /sys are separate file systems whose roots both have inode 1 on
+// Linux: the guest keys inodes by qid.path, so theirs must differ.
+TEST_F(P9ServerTest, MountPointsInsideTheShareGetDistinctQids) {
+  dir_ = "/";
+  start(true);
+  Reply proc, sys;
+  ASSERT_EQ(walk(kRoot, 2, {"proc"}, &proc), 0u);
+  ASSERT_EQ(walk(kRoot, 3, {"sys"}, &sys), 0u);
+  struct stat p {}, y {};
+  ASSERT_EQ(::stat("/proc", &p), 0);
+  ASSERT_EQ(::stat("/sys", &y), 0);
+  ASSERT_NE(p.st_dev, y.st_dev);
+  EXPECT_EQ(proc.u64(9 + 5), p9::qid_path(p.st_dev, p.st_ino));
+  EXPECT_EQ(sys.u64(9 + 5), p9::qid_path(y.st_dev, y.st_ino));
+  EXPECT_NE(proc.u64(9 + 5), sys.u64(9 + 5));
+  EXPECT_EQ(p9::qid_path(p.st_dev, 12345) & 0xffffffffffffull, 12345u);
 }
 
 TEST_F(P9ServerTest, ReadSplitAcrossRequestAndReplyBuffers) {
@@ -185,7 +203,7 @@ TEST_F(P9ServerTest, PartialWalkAndCloneSemantics) {
   struct stat st;
   ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
   Reply g = rpc(Type::kTgetattr, Msg().u32(4).u64(0x7ff));
-  EXPECT_EQ(g.u64(7 + 8 + 5), st.st_ino);
+  EXPECT_EQ(g.u64(7 + 8 + 5), p9::qid_path(st.st_dev, st.st_ino));
   EXPECT_EQ(walk(kRoot, 5, {"a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a"}),
             uint32_t(EINVAL));  // 17 names
   EXPECT_EQ(walk(77, 5, {"a"}), uint32_t(EBADF));
