@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <charconv>
 #include <sstream>
 #include <vector>
@@ -405,12 +407,19 @@ std::string_view to_string(VirtioTransport transport) {
   return "?";
 }
 
-std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
-  DiskOptions disk;
+namespace {
+
+// Walks the KEY and KEY=VALUE items after the path of a "PATH,item,..."
+// option (--disk, --share), checking in one place what both check alike, in
+// the order they always have: a flag in `flags` written with a value, then a
+// key given twice. Every item that passes goes to `handle(item, key, value)`
+// (value empty when there is no '='); its first error ends the walk.
+template <typename HandleItem>
+std::expected<void, UsageError> for_each_option_item(std::string_view option, std::string_view text,
+                                                     std::initializer_list<std::string_view> flags,
+                                                     HandleItem&& handle) {
+  std::vector<std::string_view> seen;
   size_t comma = text.find(',');
-  disk.path = std::string(text.substr(0, comma));
-  if (disk.path.empty()) return usage("--disk {}: the path is empty (expected PATH[,ro][,serial=ID][,cache=MODE])", quoted(text));
-  bool seen_ro = false, seen_serial = false, seen_cache = false;
   while (comma != std::string_view::npos) {
     const size_t start = comma + 1;
     comma = text.find(',', start);
@@ -418,24 +427,33 @@ std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
     const size_t eq = item.find('=');
     const std::string_view key = item.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    auto once = [&](bool& seen) -> std::expected<void, UsageError> {
-      if (seen) return usage("--disk {}: {} is given twice", quoted(text), key);
-      seen = true;
-      return {};
-    };
+    if (eq != std::string_view::npos && std::ranges::find(flags, key) != flags.end())
+      return usage("{} {}: {} takes no value", option, quoted(text), key);
+    if (std::ranges::find(seen, key) != seen.end()) return usage("{} {}: {} is given twice", option, quoted(text), key);
+    seen.push_back(key);
+    if (auto r = handle(item, key, value); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
+  DiskOptions disk;
+  const size_t comma = text.find(',');
+  disk.path = std::string(text.substr(0, comma));
+  if (disk.path.empty()) return usage("--disk {}: the path is empty (expected PATH[,ro][,serial=ID][,cache=MODE])", quoted(text));
+  auto items = for_each_option_item("--disk", text, {"ro"}, [&](std::string_view item, std::string_view key,
+                                                                 std::string_view value) -> std::expected<void, UsageError> {
     if (key == "ro") {
-      if (eq != std::string_view::npos) return usage("--disk {}: ro takes no value", quoted(text));
-      if (auto r = once(seen_ro); !r) return std::unexpected(r.error());
       disk.read_only = true;
     } else if (key == "serial") {
-      if (auto r = once(seen_serial); !r) return std::unexpected(r.error());
       if (value.empty()) return usage("--disk {}: serial= needs an id", quoted(text));
       if (value.size() > kMaxDiskSerial)
         return usage("--disk {}: serial {} is {} bytes; a virtio-blk id holds at most {}", quoted(text), quoted(value),
                      value.size(), kMaxDiskSerial);
       disk.serial = std::string(value);
     } else if (key == "cache") {
-      if (auto r = once(seen_cache); !r) return std::unexpected(r.error());
       if (value == "writeback") {
         disk.cache = DiskCache::kWriteback;
       } else if (value == "none") {
@@ -447,7 +465,9 @@ std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
       return usage("--disk {}: unknown option {} (expected ro, serial=ID or cache=writeback|none)", quoted(text),
                    quoted(item));
     }
-  }
+    return {};
+  });
+  if (!items) return std::unexpected(items.error());
   return disk;
 }
 
@@ -484,29 +504,15 @@ std::string_view to_string(ShareProto proto) { return proto == ShareProto::k9p ?
 
 std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
   ShareOptions share;
-  size_t comma = text.find(',');
+  const size_t comma = text.find(',');
   share.host_dir = std::string(text.substr(0, comma));
   if (share.host_dir.empty())
     return usage("--share {}: the directory is empty (expected DIR[,tag=TAG][,ro][,proto=virtiofs|9p])", quoted(text));
-  bool seen_ro = false, seen_tag = false, seen_proto = false;
-  while (comma != std::string_view::npos) {
-    const size_t start = comma + 1;
-    comma = text.find(',', start);
-    const std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
-    const size_t eq = item.find('=');
-    const std::string_view key = item.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    auto once = [&](bool& seen) -> std::expected<void, UsageError> {
-      if (seen) return usage("--share {}: {} is given twice", quoted(text), key);
-      seen = true;
-      return {};
-    };
+  auto items = for_each_option_item("--share", text, {"ro"}, [&](std::string_view item, std::string_view key,
+                                                                  std::string_view value) -> std::expected<void, UsageError> {
     if (key == "ro") {
-      if (eq != std::string_view::npos) return usage("--share {}: ro takes no value", quoted(text));
-      if (auto r = once(seen_ro); !r) return std::unexpected(r.error());
       share.read_only = true;
     } else if (key == "tag") {
-      if (auto r = once(seen_tag); !r) return std::unexpected(r.error());
       if (value.empty()) return usage("--share {}: tag= needs a name", quoted(text));
       if (value.size() > kMaxShareTag)
         return usage("--share {}: tag {} is {} bytes; at most {}", quoted(text), quoted(value), value.size(),
@@ -518,7 +524,6 @@ std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
                        quoted(value));
       share.tag = std::string(value);
     } else if (key == "proto") {
-      if (auto r = once(seen_proto); !r) return std::unexpected(r.error());
       if (value == "virtiofs") {
         share.proto = ShareProto::kVirtiofs;
       } else if (value == "9p") {
@@ -530,7 +535,9 @@ std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
       return usage("--share {}: unknown option {} (expected tag=TAG, ro or proto=virtiofs|9p)", quoted(text),
                    quoted(item));
     }
-  }
+    return {};
+  });
+  if (!items) return std::unexpected(items.error());
   if (share.tag.empty()) {
     // "." and "../x" name directories too: take the name they resolve to
     // lexically (the directory itself is checked when the VM is built).

@@ -21,10 +21,7 @@ VirtioFs::VirtioFs(std::string tag, std::shared_ptr<FsServer> server)
 uint64_t VirtioFs::device_features() const { return kFVersion1 | kFIndirectDesc | kFEventIdx; }
 
 void VirtioFs::read_config(uint32_t offset, std::span<std::byte> data) {
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = uint64_t{offset} + i;
-    data[i] = at < config_.size() ? config_[at] : std::byte{0};
-  }
+  detail::read_config_bytes(config_, offset, data);
 }
 
 bool VirtioFs::activate(const Activation& activation, std::string& why) {
@@ -42,27 +39,12 @@ void VirtioFs::notify(uint16_t queue) {
   std::lock_guard lock(mutex_);
   if (!active_ || failed_ || queue > kRequestQueue) return;
   Virtqueue* q = queues_[queue];
-  bool pushed = false;
-  for (uint32_t budget = q->size(); budget > 0; --budget) {
-    std::string error;
-    auto chain = q->pop(error);
-    if (!chain) {
-      if (!error.empty()) {
-        failed_ = true;
-        hooks_->device_error(fmt::format("virtio-fs: queue {}: {}", queue, error));
-      }
-      break;
-    }
-    auto written = server_->handle(chain->readable, chain->writable);
-    if (!written) {
-      failed_ = true;
-      hooks_->device_error(fmt::format("virtio-fs: queue {}: request chain has no room for a reply header", queue));
-      break;
-    }
-    q->push_used(chain->head, *written);
-    pushed = true;
-  }
-  if (pushed && q->needs_interrupt()) hooks_->signal_used(queue);
+  const bool ok = detail::serve_queue(
+      *q, queue, *hooks_, "virtio-fs", q->size(), [this, queue](const Chain& chain) -> detail::ChainOutcome {
+        if (const auto written = server_->handle(chain.readable, chain.writable)) return *written;
+        return std::unexpected(fmt::format("queue {}: request chain has no room for a reply header", queue));
+      });
+  if (!ok) failed_ = true;
 }
 
 void VirtioFs::reset() {

@@ -21,10 +21,7 @@ VirtioP9::VirtioP9(std::unique_ptr<FsServer> server, std::string tag)
 uint64_t VirtioP9::device_features() const { return kFVersion1 | kFIndirectDesc | kFEventIdx | kFMountTag; }
 
 void VirtioP9::read_config(uint32_t offset, std::span<std::byte> data) {
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = uint64_t{offset} + i;
-    data[i] = at < config_.size() ? config_[at] : std::byte{0};
-  }
+  detail::read_config_bytes(config_, offset, data);
 }
 
 bool VirtioP9::activate(const Activation& activation, std::string& why) {
@@ -40,31 +37,14 @@ bool VirtioP9::activate(const Activation& activation, std::string& why) {
 void VirtioP9::notify(uint16_t queue) {
   std::lock_guard lock(mutex_);
   if (!active_ || failed_ || queue != 0) return;
-  bool pushed = false;
-  // One ring's worth per notify: a guest that keeps refilling the ring
-  // cannot hold the I/O thread forever (it notifies again).
-  for (uint32_t budget = queue_->size(); budget > 0; --budget) {
-    std::string error;
-    auto chain = queue_->pop(error);
-    if (!chain) {
-      if (!error.empty()) {
-        failed_ = true;
-        hooks_->device_error(fmt::format("virtio-9p: queue 0: {}", error));
-      }
-      break;
-    }
-    const auto written = server_->handle(chain->readable, chain->writable);
-    if (!written) {
-      // No room for even an Rlerror: the driver broke the protocol, and
-      // answering nothing would leave its request waiting forever.
-      failed_ = true;
-      hooks_->device_error(fmt::format("virtio-9p: request at descriptor {} has no room for a reply", chain->head));
-      break;
-    }
-    queue_->push_used(chain->head, *written);
-    pushed = true;
-  }
-  if (pushed && queue_->needs_interrupt()) hooks_->signal_used(0);
+  const bool ok = detail::serve_queue(
+      *queue_, 0, *hooks_, "virtio-9p", queue_->size(), [this](const Chain& chain) -> detail::ChainOutcome {
+        if (const auto written = server_->handle(chain.readable, chain.writable)) return *written;
+        // No room for even an Rlerror: the driver broke the protocol, and
+        // answering nothing would leave its request waiting forever.
+        return std::unexpected(fmt::format("request at descriptor {} has no room for a reply", chain.head));
+      });
+  if (!ok) failed_ = true;
 }
 
 void VirtioP9::reset() {
