@@ -59,7 +59,7 @@ void Virtqueue::reset() {
   desc_ = avail_ = used_ = nullptr;
   event_idx_ = indirect_ = false;
   broken_.clear();
-  last_avail_ = used_idx_ = signalled_used_ = 0;
+  last_avail_ = used_idx_ = published_used_ = signalled_used_ = 0;
 }
 
 std::optional<std::string> Virtqueue::activate(loader::GuestMemory& memory, bool event_idx, bool indirect) {
@@ -93,7 +93,7 @@ std::optional<std::string> Virtqueue::activate(loader::GuestMemory& memory, bool
   event_idx_ = event_idx;
   indirect_ = indirect;
   broken_.clear();
-  last_avail_ = used_idx_ = signalled_used_ = 0;
+  last_avail_ = used_idx_ = published_used_ = signalled_used_ = 0;
   return std::nullopt;
 }
 
@@ -114,38 +114,51 @@ bool Virtqueue::has_available() const {
 }
 
 std::optional<Chain> Virtqueue::pop(std::string& error) {
-  if (memory_ == nullptr) return std::nullopt;
+  Chain chain;
+  if (!pop_into(chain, error)) return std::nullopt;
+  return chain;
+}
+
+bool Virtqueue::pop_into(Chain& chain, std::string& error) {
+  chain.readable.clear();
+  chain.writable.clear();
+  if (memory_ == nullptr) return false;
   if (!broken_.empty()) {
     error = broken_;
-    return std::nullopt;
+    return false;
   }
   uint16_t avail_idx = load_avail_idx();
   if (avail_idx == last_avail_) {
-    if (!event_idx_) return std::nullopt;
+    if (!event_idx_) return false;
     // Publish where we stopped, then look again: a buffer added between the
     // first look and the avail_event store would otherwise never be notified.
     store_avail_event();
     std::atomic_thread_fence(std::memory_order_seq_cst);
     avail_idx = load_avail_idx();
-    if (avail_idx == last_avail_) return std::nullopt;
+    if (avail_idx == last_avail_) return false;
   }
   const uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_);
   if (pending > size_) {
     error = *fail(fmt::format("available index {} is {} entries ahead of the last one seen ({}), queue size {}",
                               avail_idx, pending, last_avail_, size_));
-    return std::nullopt;
+    return false;
   }
   uint16_t head = 0;
   std::memcpy(&head, avail_ + 4 + 2ull * (last_avail_ % size_), sizeof head);
-  Chain chain;
   chain.head = head;
   if (auto why = walk_chain(head, chain)) {
     error = *fail(fmt::format("chain at available slot {} (head {}): {}", last_avail_ % size_, head, *why));
-    return std::nullopt;
+    return false;
   }
   ++last_avail_;
   store_avail_event();
-  return chain;
+  return true;
+}
+
+void Virtqueue::unpop(uint16_t count) {
+  if (memory_ == nullptr) return;
+  last_avail_ = static_cast<uint16_t>(last_avail_ - count);
+  store_avail_event();
 }
 
 std::optional<std::string> Virtqueue::add_buffer(const Desc& d, const char* where, uint32_t index, Chain& chain,
@@ -223,7 +236,7 @@ std::optional<std::string> Virtqueue::walk_chain(uint16_t head, Chain& chain) {
   }
 }
 
-void Virtqueue::push_used(uint16_t head, uint32_t written) {
+void Virtqueue::push_used(uint16_t head, uint32_t written, bool publish) {
   if (memory_ == nullptr) return;
   struct {
     uint32_t id;
@@ -231,7 +244,13 @@ void Virtqueue::push_used(uint16_t head, uint32_t written) {
   } elem{head, written};
   std::memcpy(used_ + 4 + 8ull * (used_idx_ % size_), &elem, sizeof elem);
   ++used_idx_;
-  // Release: the element (and the data the device wrote into the buffers)
+  if (publish) publish_used();
+}
+
+void Virtqueue::publish_used() {
+  if (memory_ == nullptr || published_used_ == used_idx_) return;
+  published_used_ = used_idx_;
+  // Release: the elements (and the data the device wrote into the buffers)
   // must be visible before the driver sees the new index.
   store_u16(used_ + 2, used_idx_, std::memory_order_release);
 }
@@ -242,7 +261,7 @@ bool Virtqueue::needs_interrupt() {
   // suppression fields, or we may miss a driver that just re-enabled them.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint16_t old = signalled_used_;
-  const uint16_t now = used_idx_;
+  const uint16_t now = published_used_;
   signalled_used_ = now;
   if (old == now) return false;
   if (event_idx_) {

@@ -65,8 +65,19 @@ class Virtqueue {
   // The next available chain; std::nullopt when the ring is empty. A
   // malformed chain or ring sets `error` (and the queue stays broken).
   std::optional<Chain> pop(std::string& error);
-  // Returns a chain to the used ring with `written` bytes written by the device.
-  void push_used(uint16_t head, uint32_t written);
+  // The same into `chain`, reusing its buffers' storage (a device on a hot
+  // path keeps one Chain and allocates nothing per request). Returns false
+  // when nothing was popped (`error` says whether the ring is broken).
+  bool pop_into(Chain& chain, std::string& error);
+  // Gives back the last `count` popped chains unused (they become available
+  // again, in order): a device that found too few buffers for a whole packet.
+  void unpop(uint16_t count);
+  // Returns a chain to the used ring with `written` bytes written by the
+  // device. With `publish` false the element is written but the used index
+  // is not moved until publish_used(): a packet spread over several chains
+  // (virtio-net mergeable receive buffers) reaches the driver all at once.
+  void push_used(uint16_t head, uint32_t written, bool publish = true);
+  void publish_used();
   // Whether the driver wants an interrupt for what was pushed since the last call
   // (VRING_AVAIL_F_NO_INTERRUPT or used_event with EVENT_IDX).
   bool needs_interrupt();
@@ -101,7 +112,8 @@ class Virtqueue {
   bool indirect_ = false;
   std::string broken_;  // non-empty once the driver broke the ring
   uint16_t last_avail_ = 0;
-  uint16_t used_idx_ = 0;
+  uint16_t used_idx_ = 0;        // the next element goes here
+  uint16_t published_used_ = 0;  // what the driver sees in used->idx
   uint16_t signalled_used_ = 0;
 };
 
