@@ -36,3 +36,18 @@ find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)
 find_library(FDT_LIBRARY NAMES fdt REQUIRED)
 find_path(FDT_INCLUDE_DIR libfdt.h REQUIRED)
 find_package(Threads REQUIRED)
+# libslirp (--net user). Debian's libslirp-dev has no static library, so a
+# static build compiles libslirp from its pinned source (cmake/libslirp.cmake,
+# fetched by scripts/fetch_libslirp.sh) against the sysroot's libglib-2.0.a;
+# a native build links the distribution's shared libslirp (its header needs
+# no glib, so libglib2.0-dev is not required for it).
+if(MINIVMM_STATIC OR MINIVMM_SLIRP_FROM_SOURCE)
+  include(${CMAKE_CURRENT_LIST_DIR}/libslirp.cmake)
+else()
+  find_library(SLIRP_LIBRARY NAMES slirp REQUIRED)
+  find_path(SLIRP_INCLUDE_DIR slirp/libslirp.h REQUIRED)
+  add_library(minivmm_slirp INTERFACE IMPORTED)
+  set_target_properties(minivmm_slirp PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES ${SLIRP_INCLUDE_DIR}
+    INTERFACE_LINK_LIBRARIES ${SLIRP_LIBRARY})
+endif()

@@ -55,7 +55,10 @@ wanted=(
   libfmt-dev libboost-dev libboost-program-options-dev
   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev liblzo2-dev libbz2-dev libfdt-dev
   libpcre2-dev
+  libglib2.0-dev
 )
+# libglib2.0-dev (libglib-2.0.a) is for libslirp, built from source against it
+# (cmake/libslirp.cmake): Debian's libslirp-dev has no static library.
 # Packaged GoogleTest only where it was built by the same g++ 12 (bookworm).
 [ "$suite" = bookworm ] && wanted+=(libgtest-dev libgmock-dev)
 gtest_src=/usr/src/googletest

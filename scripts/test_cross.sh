@@ -55,6 +55,7 @@ check_binaries() {
 }
 
 step sysroot bash scripts/build_sysroot.sh "$arch"
+step libslirp bash scripts/fetch_libslirp.sh
 # trixie's Boost.Program_options (g++ 14) does not link with gcc 12; rebuild it.
 [ "$arch" != riscv64 ] || step boost bash scripts/build_boost_program_options.sh
 # g++-12 for riscv64 (shared_ptr with the mutex lock policy) reports a false
