@@ -84,6 +84,11 @@ po::options_description vm_options() {
       ("share", po::value<std::vector<std::string>>()->composing()->value_name("DIR[,OPTS]"),
        "serve a host directory to the guest (repeatable); OPTS, comma-separated: tag=TAG (the guest's mount source, "
        "default: DIR's last component), ro (the host refuses every write), proto=virtiofs (default) or proto=9p")
+      ("net", po::value<std::vector<std::string>>()->composing()->value_name("user[,OPTS]|tap=IF[,OPTS]"),
+       "a virtio-net device (repeatable): user is user-mode networking through libslirp (no privileges; the guest "
+       "gets 10.0.2.15 by DHCP, 10.0.2.2 is the host, 10.0.2.3 its DNS), tap=IF an existing TAP interface; OPTS, "
+       "comma-separated: hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (user only, repeatable: "
+       "a host port forwarded into the guest), mac=52:54:00:XX:XX:XX (default 52:54:00:12:34:56, then :57, ...)")
       ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
       ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
        "how the virtio devices (console, rng, --disk) reach the guest: pci (default: a PCI host bridge, MSI-X "
@@ -306,6 +311,24 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
       options.shares.push_back(std::move(*share));
     }
   }
+  if (vm.count("net")) {
+    for (const auto& text : vm["net"].as<std::vector<std::string>>()) {
+      auto net = parse_net(text);
+      if (!net) return std::unexpected(net.error());
+      for (const auto& earlier : options.nets) {
+        if (net->kind == NetKind::kTap && earlier.kind == NetKind::kTap && earlier.tap == net->tap)
+          return usage("--net {}: TAP interface {} is given twice", quoted(text), quoted(net->tap));
+        if (net->mac && earlier.mac && *net->mac == *earlier.mac)
+          return usage("--net {}: MAC {} is given twice", quoted(text), format_mac(*net->mac));
+        for (const auto& f : net->forwards)
+          for (const auto& g : earlier.forwards)
+            if (f.udp == g.udp && f.host_port == g.host_port)
+              return usage("--net {}: hostfwd {} takes host port {} that {} already takes", quoted(text),
+                           quoted(f.text), f.host_port, quoted(g.text));
+      }
+      options.nets.push_back(std::move(*net));
+    }
+  }
   options.rng = !vm["no-rng"].as<bool>();
   if (auto transport = get("virtio-transport")) {
     if (*transport == "none") {
@@ -322,6 +345,8 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
     return usage("--disk needs virtio: --virtio-transport none leaves it out");
   if (options.transport == VirtioTransport::kNone && !options.shares.empty())
     return usage("--share needs virtio: --virtio-transport none leaves it out");
+  if (options.transport == VirtioTransport::kNone && !options.nets.empty())
+    return usage("--net needs virtio: --virtio-transport none leaves it out");
 
   if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;
@@ -380,11 +405,12 @@ std::expected<void, UsageError> check_vm_options(const Options& options) {
   const size_t slots = options.transport == VirtioTransport::kMmio
                            ? boot::device_map_for(options.arch, options.memory).virtio_mmio.lines.size()
                            : devices::pci::kMaxDevices - 1;
-  if (fixed + options.disks.size() + options.shares.size() > slots)
-    return usage("--disk, --share: {} disks and {} shares do not fit: an {} guest has {} virtio {} slots and the "
+  if (fixed + options.disks.size() + options.shares.size() + options.nets.size() > slots)
+    return usage("--disk, --share{}: {} disks and {} shares{} do not fit: an {} guest has {} virtio {} slots and the "
                  "console{} take {}{}",
-                 options.disks.size(), options.shares.size(), arch, slots, to_string(options.transport),
-                 options.rng ? " and rng" : "", fixed,
+                 options.nets.empty() ? "" : ", --net", options.disks.size(), options.shares.size(),
+                 options.nets.empty() ? "" : fmt::format(" and {} NICs", options.nets.size()), arch, slots,
+                 to_string(options.transport), options.rng ? " and rng" : "", fixed,
                  options.transport == VirtioTransport::kMmio ? " (--virtio-transport pci has more)" : "");
   return {};
 }
@@ -547,6 +573,130 @@ std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
       share.tag += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
   }
   return share;
+}
+
+std::string format_mac(const std::array<uint8_t, 6>& mac) {
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+namespace {
+
+std::optional<std::array<uint8_t, 6>> parse_mac(std::string_view text) {
+  std::array<uint8_t, 6> mac{};
+  if (text.size() != 17) return std::nullopt;
+  for (size_t i = 0; i < 6; ++i) {
+    if (i > 0 && text[3 * i - 1] != ':') return std::nullopt;
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(text.data() + 3 * i, text.data() + 3 * i + 2, value, 16);
+    if (ec != std::errc() || ptr != text.data() + 3 * i + 2) return std::nullopt;
+    mac[i] = static_cast<uint8_t>(value);
+  }
+  return mac;
+}
+
+bool is_ipv4(std::string_view text) {
+  // Four decimal octets, as inet_pton takes them (no leading '+', no empty parts).
+  int parts = 0;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t dot = text.find('.', at);
+    if (dot == std::string_view::npos) dot = text.size();
+    auto part = text.substr(at, dot - at);
+    if (part.empty() || part.size() > 3) return false;
+    for (char c : part)
+      if (c < '0' || c > '9') return false;
+    if (parse_u64(part).value_or(256) > 255) return false;
+    ++parts;
+    at = dot + 1;
+  }
+  return parts == 4;
+}
+
+std::optional<uint16_t> parse_port(std::string_view text) {
+  auto v = parse_u64(text);
+  if (!v || *v == 0 || *v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(*v);
+}
+
+// [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
+std::expected<NetForward, std::string> parse_hostfwd(std::string_view text) {
+  NetForward f;
+  f.text = std::string(text);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::unexpected(std::string("expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"));
+  const std::string_view proto = text.substr(0, colon);
+  if (proto == "udp") {
+    f.udp = true;
+  } else if (proto != "tcp" && !proto.empty()) {
+    return std::unexpected(fmt::format("protocol {} is neither tcp nor udp", quoted(proto)));
+  }
+  const std::string_view rest = text.substr(colon + 1);
+  const size_t dash = rest.find('-');
+  if (dash == std::string_view::npos)
+    return std::unexpected(std::string("no '-' between the host side and the guest side"));
+  auto side = [](std::string_view part, std::string& addr, uint16_t& port, const char* which) -> std::optional<std::string> {
+    const size_t c = part.rfind(':');
+    if (c == std::string_view::npos) return fmt::format("the {} side needs [ADDR]:PORT", which);
+    addr = std::string(part.substr(0, c));
+    if (!addr.empty() && !is_ipv4(addr)) return fmt::format("{} address {} is not an IPv4 address", which, quoted(addr));
+    auto p = parse_port(part.substr(c + 1));
+    if (!p) return fmt::format("{} port {} is not a port number 1..65535", which, quoted(part.substr(c + 1)));
+    port = *p;
+    return std::nullopt;
+  };
+  if (auto e = side(rest.substr(0, dash), f.host_addr, f.host_port, "host")) return std::unexpected(*e);
+  if (auto e = side(rest.substr(dash + 1), f.guest_addr, f.guest_port, "guest")) return std::unexpected(*e);
+  return f;
+}
+
+}  // namespace
+
+std::expected<NetOptions, UsageError> parse_net(std::string_view text) {
+  NetOptions net;
+  const size_t comma = text.find(',');
+  const std::string_view first = text.substr(0, comma);
+  if (first == "user") {
+    net.kind = NetKind::kUser;
+  } else if (first.starts_with("tap=")) {
+    net.kind = NetKind::kTap;
+    net.tap = std::string(first.substr(4));
+    if (net.tap.empty() || net.tap.size() > 15 || net.tap.find('/') != std::string::npos)
+      return usage("--net {}: TAP interface name {} must have 1 to 15 characters and no '/'", quoted(text),
+                   quoted(net.tap));
+  } else {
+    return usage("--net {}: expected user[,hostfwd=...][,mac=MAC] or tap=IFNAME[,mac=MAC]", quoted(text));
+  }
+  bool saw_mac = false;
+  size_t at = comma;
+  while (at != std::string_view::npos) {
+    const size_t start = at + 1;
+    at = text.find(',', start);
+    const std::string_view item = text.substr(start, at == std::string_view::npos ? at : at - start);
+    const size_t eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    if (key == "mac" && eq != std::string_view::npos) {
+      if (saw_mac) return usage("--net {}: mac is given twice", quoted(text));
+      saw_mac = true;
+      auto mac = parse_mac(value);
+      if (!mac) return usage("--net {}: mac={} is not six hex bytes like 52:54:00:12:34:56", quoted(text), quoted(value));
+      if ((*mac)[0] & 1) return usage("--net {}: mac={} is a multicast address (the first byte is odd)", quoted(text), quoted(value));
+      if (*mac == std::array<uint8_t, 6>{}) return usage("--net {}: mac={} is all zeroes", quoted(text), quoted(value));
+      net.mac = *mac;
+    } else if (key == "hostfwd" && eq != std::string_view::npos) {
+      if (net.kind != NetKind::kUser)
+        return usage("--net {}: hostfwd is for user networking (a TAP guest is reached at its own address)", quoted(text));
+      auto f = parse_hostfwd(value);
+      if (!f) return usage("--net {}: hostfwd={}: {}", quoted(text), quoted(value), f.error());
+      for (const auto& g : net.forwards)
+        if (g.udp == f->udp && g.host_port == f->host_port)
+          return usage("--net {}: host {} port {} is forwarded twice", quoted(text), f->udp ? "udp" : "tcp", f->host_port);
+      net.forwards.push_back(std::move(*f));
+    } else {
+      return usage("--net {}: unknown option {} (expected hostfwd=..., mac=MAC)", quoted(text), quoted(item));
+    }
+  }
+  return net;
 }
 
 std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args) {

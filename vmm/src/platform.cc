@@ -3,6 +3,8 @@
 #include "backends/file_block_backend.h"
 #include "backends/fuse_server.h"
 #include "backends/p9_server.h"
+#include "backends/slirp_net.h"
+#include "backends/tap_net.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -16,6 +18,7 @@
 #include "devices/virtio/virtio_console.h"
 #include "devices/virtio/virtio_fs.h"
 #include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_p9.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
@@ -114,10 +117,26 @@ Result<void> add_riscv64(Platform& p, const Options& options, PlatformSinks& sin
 
 constexpr std::string_view kDiskOption = "--disk";
 constexpr std::string_view kShareOption = "--share";
+constexpr std::string_view kNetOption = "--net";
+
+// The host side of one --net: libslirp or a TAP. Its errors start with "--net".
+Result<std::unique_ptr<devices::virtio::NetBackend>> net_backend(const NetOptions& net) {
+  if (net.kind == NetKind::kTap) {
+    auto tap = backends::TapNet::open(net.tap);
+    if (!tap) return fail("{}", tap.error().message);
+    return std::unique_ptr<devices::virtio::NetBackend>(std::move(*tap));
+  }
+  backends::SlirpNetOptions o;
+  for (const NetForward& f : net.forwards)
+    o.forwards.push_back({f.udp, f.host_addr, f.host_port, f.guest_addr, f.guest_port, f.text});
+  auto user = backends::SlirpNet::open(o);
+  if (!user) return fail("{}", user.error().message);
+  return std::unique_ptr<devices::virtio::NetBackend>(std::move(*user));
+}
 
 // The virtio devices, in the order the guest finds them (PCI slot or
 // virtio-mmio window): the console (hvc0), any extra consoles (hvc1...), the
-// entropy source, then one disk per --disk. Opening the images here means a missing or locked disk stops the
+// entropy source, one disk per --disk, the shares, then one NIC per --net. Opening the images here means a missing or locked disk stops the
 // boot before any vCPU exists.
 Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devices(Platform& p, const Options& options,
                                                                                     PlatformSinks& sinks) {
@@ -157,6 +176,14 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
       if (!server) return fail("{}", server.error().message);
       out.push_back(std::make_shared<virtio::VirtioP9>(std::move(*server), share.tag));
     }
+  }
+  // A TAP that cannot be opened or a forwarded port that is taken stops
+  // the boot here, before any vCPU exists.
+  for (size_t i = 0; i < options.nets.size(); ++i) {
+    auto backend = net_backend(options.nets[i]);
+    if (!backend) return std::unexpected(backend.error());
+    const auto mac = options.nets[i].mac.value_or(virtio::default_mac(static_cast<uint32_t>(i)));
+    out.push_back(std::make_shared<virtio::VirtioNet>(std::move(*backend), mac));
   }
   return out;
 }
@@ -217,8 +244,10 @@ bool console_is_hvc(std::string_view cmdline) {
 }
 
 bool is_user_input_error(const Error& error) {
-  return error.message.starts_with(kDiskOption) || error.message.starts_with(kShareOption);
+  return error.message.starts_with(kDiskOption) || error.message.starts_with(kShareOption) || is_net_error(error);
 }
+
+bool is_net_error(const Error& error) { return error.message.starts_with(kNetOption); }
 
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory) {

@@ -2,6 +2,7 @@
 // exits: main() decides what to do with a usage error, so tests can call it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -61,6 +62,25 @@ struct ShareOptions {
 // works with either protocol.
 inline constexpr size_t kMaxShareTag = 36;
 
+// One --net user[,hostfwd=...]...[,mac=MAC] or --net tap=IFNAME[,mac=MAC]:
+// a virtio-net device on libslirp's user-mode stack or on a TAP interface.
+enum class NetKind { kUser, kTap };
+// hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (QEMU's syntax).
+struct NetForward {
+  bool udp = false;
+  std::string host_addr;   // empty: every address
+  uint16_t host_port = 0;  // 1..65535
+  std::string guest_addr;  // empty: the guest's DHCP address (10.0.2.15)
+  uint16_t guest_port = 0;
+  std::string text;        // as written, for messages
+};
+struct NetOptions {
+  NetKind kind = NetKind::kUser;
+  std::string tap;                             // kTap: the interface name
+  std::vector<NetForward> forwards;            // kUser only
+  std::optional<std::array<uint8_t, 6>> mac;   // default: 52:54:00:12:34:56 + the device's index
+};
+
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
@@ -98,6 +118,7 @@ struct Options {
   std::string kvm_device = "/dev/kvm";
   std::vector<DiskOptions> disks;  // virtio-blk, in the order given
   std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
+  std::vector<NetOptions> nets;      // virtio-net, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
   ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)
@@ -129,6 +150,11 @@ std::string_view to_string(ShareProto proto);
 // One --share value (without the option name). The tag, when not given, is
 // host_dir's last component with anything outside [A-Za-z0-9._-] made '_'.
 std::expected<ShareOptions, UsageError> parse_share(std::string_view text);
+
+// One --net value (without the option name).
+std::expected<NetOptions, UsageError> parse_net(std::string_view text);
+// "52:54:00:12:34:56".
+std::string format_mac(const std::array<uint8_t, 6>& mac);
 
 std::string help_text();
 // What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".

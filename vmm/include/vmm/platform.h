@@ -93,6 +93,9 @@ boot::X86BootRequest x86_boot_request(const Options& options, const Platform& pl
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory);
 bool is_user_input_error(const Error& error);
+// A --net backend that cannot be set up (a TAP that cannot be opened, a
+// forwarded port that is taken): a usage error (exit 2), not a load error.
+bool is_net_error(const Error& error);
 // Whether the guest's /dev/console is a virtio console (the last console= on
 // `cmdline` names hvcN): host input then goes there instead of the UART.
 bool console_is_hvc(std::string_view cmdline);
