@@ -69,4 +69,27 @@ struct P9Record {
 };
 static_assert(sizeof(P9Record) == 4);
 
+// fuzz_virtio_net: a NetHeader, then guest memory contents from address 0.
+// One 256 KiB region; receiveq rings at kNetRx*, transmitq at kNetTx*.
+// After transmitting, the target injects `frames` frames for the guest
+// (lengths from frame_len[], wrapped to 0..kNetMaxInject) and notifies the
+// receive queue.
+inline constexpr uint64_t kNetMemorySize = 0x40000;
+inline constexpr uint64_t kNetRxDesc = 0x0, kNetRxAvail = 0x1000, kNetRxUsed = 0x2000;
+inline constexpr uint64_t kNetTxDesc = 0x3000, kNetTxAvail = 0x4000, kNetTxUsed = 0x5000;
+inline constexpr uint32_t kNetMaxInject = 70000;  // past the device's largest frame on purpose
+inline constexpr uint8_t kNetFlagEventIdx = 1;
+inline constexpr uint8_t kNetFlagIndirect = 2;
+inline constexpr uint8_t kNetFlagMergeable = 4;
+inline constexpr uint8_t kNetFlagCsum = 8;   // negotiate CSUM + HOST_TSO4/6 + HOST_ECN (a vnet backend)
+inline constexpr uint8_t kNetFlagVnet = 16;  // the backend takes and gives the virtio-net header
+struct NetHeader {
+  uint8_t flags;
+  uint8_t size_log2;  // both queues: size 1 << (size_log2 % 5): 1..16
+  uint8_t frames;     // frames injected: frames % 8
+  uint8_t reserved;
+  uint32_t frame_len[4];
+};
+static_assert(sizeof(NetHeader) == 20);
+
 }  // namespace test_support::virtio_fuzz

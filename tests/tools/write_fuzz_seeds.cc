@@ -211,6 +211,43 @@ void write_virtio_blk_seeds(const fs::path& dir) {
   }
 }
 
+// fuzz_virtio_net: a frame to transmit, receive buffers for frames to come.
+void write_virtio_net_seeds(const fs::path& dir) {
+  namespace vf = test_support::virtio_fuzz;
+  using test_support::DriverQueue;
+  constexpr uint64_t kTxHdr = 0x6000, kTxFrame = 0x6100, kRxBuf = 0x10000;
+  struct Seed {
+    const char* name;
+    uint8_t flags;
+    uint16_t frame_len;
+    uint8_t hdr_flags;
+    uint8_t gso;
+    uint32_t rx_buf;  // bytes per receive buffer (4 of them)
+  };
+  const Seed seeds[] = {
+      {"plain", vf::kNetFlagMergeable, 60, 0, 0, 2048},
+      {"mergeable_small_buffers", vf::kNetFlagMergeable | vf::kNetFlagEventIdx, 1514, 0, 0, 512},
+      {"csum_vnet", vf::kNetFlagCsum | vf::kNetFlagVnet | vf::kNetFlagMergeable, 1514, 1, 0, 1536},
+      {"tso_vnet", vf::kNetFlagCsum | vf::kNetFlagVnet | vf::kNetFlagIndirect, 9000, 1, 1, 0x4000},
+      {"too_short", 0, 10, 0, 0, 64},
+  };
+  for (const Seed& sd : seeds) {
+    auto mem = seed_memory(vf::kNetMemorySize);
+    DriverQueue tx(mem, 16, vf::kNetTxDesc, vf::kNetTxAvail, vf::kNetTxUsed);
+    DriverQueue rx(mem, 16, vf::kNetRxDesc, vf::kNetRxAvail, vf::kNetRxUsed);
+    tx.put<uint8_t>(kTxHdr, sd.hdr_flags);
+    tx.put<uint8_t>(kTxHdr + 1, sd.gso);
+    tx.put<uint16_t>(kTxHdr + 4, 1448);  // gso_size
+    tx.put<uint16_t>(kTxHdr + 6, 34);    // csum_start
+    tx.put<uint16_t>(kTxHdr + 8, 16);    // csum_offset
+    for (uint32_t i = 0; i < sd.frame_len; ++i) tx.put<uint8_t>(kTxFrame + i, static_cast<uint8_t>(i));
+    tx.add_chain({{kTxHdr, 12, false}, {kTxFrame, sd.frame_len, false}});
+    for (uint32_t i = 0; i < 4; ++i) rx.add_chain({{kRxBuf + i * sd.rx_buf, sd.rx_buf, true}});
+    vf::NetHeader h{sd.flags, 4, 3, 0, {60, 1514, 8, 65000}};
+    write(dir, sd.name, with_header(h, mem, kRxBuf + 4 * sd.rx_buf));
+  }
+}
+
 // One fuzz_pci_config operation (see fuzz/fuzz_pci_config.cc for the format).
 enum PciPath : uint8_t { kEcam = 0, kCf8 = 1, kMmio = 2, kIo = 3, kHooks = 4 };
 void pci_op(std::vector<std::byte>& out, PciPath path, bool write, unsigned size_log2, uint32_t offset,
@@ -576,6 +613,7 @@ int main(int argc, char** argv) {
 
   write_virtqueue_seeds(root / "fuzz_virtqueue");
   write_virtio_blk_seeds(root / "fuzz_virtio_blk");
+  write_virtio_net_seeds(root / "fuzz_virtio_net");
   write_fuse_seeds(root / "fuzz_fuse");
   write_p9_seeds(root / "fuzz_p9");
   write(root / "fuzz_pci_config", "bring_up_intx", pci_bring_up(false));
