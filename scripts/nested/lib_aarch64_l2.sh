@@ -12,6 +12,10 @@ DISK_CMDLINE="earlycon panic=-1"
 # For lib_exec_l2.sh (also appended): the same kernel, its modules (exec_modules.sh).
 EXEC_KERNEL=/l2/Image
 EXEC_MODULES=/l2/modules
+# For lib_net_l2.sh (also appended): the virtio-net guest.
+NET_KERNEL=/l2/Image
+NET_INITRD=/l2/net.cpio.gz
+NET_CMDLINE="console=ttyS0 earlycon panic=-1"
 
 # l2_boot EXPECT VMM-ARGS...: one minivmm boot of the Debian arm64 kernel
 # with the busybox initramfs until the console matches EXPECT.

@@ -7,7 +7,7 @@
 # KVM integration tests with their tiny guests, the Debian arm64 kernel as
 # L2 (raw Image and gzip-compressed) and the arm64 busybox initramfs for L2.
 # No 9p: every binary is static. The only modules L1 loads are virtio-mmio
-# and virtio-blk, for the disks of --l1-disk.
+# and virtio-blk, for the disks of --l1-disk, and tun (the virtio-net TAP step).
 #
 #   run_aarch64.sh [options]
 # Options:
@@ -76,7 +76,7 @@ stage=$(mktemp -d "$nested_cache/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/minivmm/vmm" "$stage/minivmm/tests/guests" "$stage/l2" "$stage/nested"
 # (collect_modules.sh picks aarch64-linux-gnu-objcopy itself.)
-bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" virtio_mmio virtio_blk
+bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" virtio_mmio virtio_blk tun
 cp "$vmm" "$stage/minivmm/vmm/vmm"
 # vmm exec's guest init sits next to vmm; L2's modules for it.
 cp "$(dirname "$vmm")/vmm-exec-init" "$stage/minivmm/vmm/vmm-exec-init"
@@ -86,7 +86,8 @@ cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"
 cp "$kernel" "$stage/l2/Image"
 cp "$l2_gz" "$stage/l2/Image.gz"
 cp "$l2_initrd" "$stage/l2/initramfs.cpio.gz"
-cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" >"$stage/nested/lib.sh"
+cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" >"$stage/nested/lib.sh"
+cp "$(bash "$project/scripts/build_net_initramfs.sh" arm64 | tail -n1)" "$stage/l2/net.cpio.gz"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" arm64 | tail -n1)" "$stage/l2/virtio-root.cpio.gz"
 cp "$here/lib_l1.sh" "$stage/nested/lib_l1.sh"
 { echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"

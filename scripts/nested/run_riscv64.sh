@@ -53,7 +53,7 @@ mkdir -p "$nested_cache"
 modules_dir=$nested_cache/modules
 # collect_modules.sh picks riscv64-linux-gnu-objcopy itself (the host's BFD
 # cannot read riscv64 objects).
-bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm virtio_blk
+bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" kvm virtio_blk tun
 # The step timeout travels in the payload's steps file.
 staged=$nested_cache/payload
 rm -rf "$staged"

@@ -68,13 +68,13 @@ kernel=$kernel_cache/amd64/vmlinuz
 
 mkdir -p "$nested_cache"
 # L1's initramfs: busybox, the KVM and virtio-9p modules (with their
-# dependencies), and l1_init.sh as /init. Reproducible, so rebuilding is cheap
+# dependencies), tun (the virtio-net TAP step), and l1_init.sh as /init. Reproducible, so rebuilding is cheap
 # and leaves the file untouched when nothing changed.
 modules_dir=$nested_cache/modules
 bash "$here/collect_modules.sh" "$kernel_cache/amd64/modules" "$modules_dir" \
   irqbypass kvm ccp kvm-amd \
   virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-  9pnet 9pnet_virtio netfs fscache 9p overlay
+  9pnet 9pnet_virtio netfs fscache 9p overlay tun
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init.sh" \
   --add "$modules_dir:/lib/modules" --add "$here/lib_l1.sh:/lib/lib_l1.sh" \
   --output "$nested_cache/l1-initramfs.cpio.gz" amd64 | tail -n1)

@@ -5,7 +5,7 @@
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
   disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx \
-  exec-virtiofs exec-9p exec-missing-command debian-login
+  exec-virtiofs exec-9p exec-missing-command net-user net-tap debian-login
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -33,6 +33,12 @@ step disk-root-mptable-intx l2_disk_boot_mptable mptable-x86
 step exec-virtiofs      l2_exec_shares virtiofs
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
+# virtio-net (lib_net_l2.sh): DHCP from libslirp, a file from L1's loopback
+# checked by sha256, a page the guest serves fetched by L1 through a hostfwd
+# (and a taken hostfwd port refused with exit 2); then the same over a TAP
+# with static addresses.
+step net-user           l2_net user
+step net-tap            l2_net tap
 # A real distribution: the debootstrap bookworm image of build_debian_image.sh
 # (L1's third disk, after lib_disk_l2.sh's two) boots with systemd to its
 # login prompt on the serial console, and a console login runs a command.

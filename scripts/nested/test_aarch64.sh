@@ -14,6 +14,7 @@ build_dir=$project/build/cross-aarch64
 
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
 bash "$project/scripts/build_sysroot.sh" aarch64 >/dev/null
+bash "$project/scripts/fetch_libslirp.sh" >/dev/null  # libslirp.a is built from source (cmake/libslirp.cmake)
 mkdir -p "$build_dir"
 if ! (cd "$project" && cmake --preset cross-aarch64 &&
    cmake --build "$build_dir" -j2 --target vmm exec_init vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then

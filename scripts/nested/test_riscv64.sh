@@ -19,6 +19,7 @@ jobs=${MINIVMM_JOBS:-2}
 
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
 bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
+bash "$project/scripts/fetch_libslirp.sh" >/dev/null  # libslirp.a is built from source (cmake/libslirp.cmake)
 bash "$project/scripts/build_boost_program_options.sh" >/dev/null
 mkdir -p "$build_dir"
 if ! (cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" &&
@@ -43,7 +44,8 @@ if [ ! -f "$gz" ] || [ "$gz" -ot "$image" ]; then gzip -9 -n -c "$image" >"$gz.t
 cp "$gz" "$payload/l2/Image.gz"
 cp "$initrd" "$payload/l2/initramfs.cpio.gz"
 cp "$here/steps_riscv64.sh" "$payload/steps.sh"
-cat "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" >"$payload/lib_l2.sh"
+cat "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" >"$payload/lib_l2.sh"
+cp "$(bash "$project/scripts/build_net_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/net.cpio.gz"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/virtio-root.cpio.gz"
 # shellcheck source=lib_disks.sh
 source "$here/lib_disks.sh"
