@@ -33,6 +33,12 @@ set(SLIRP_VERSION_STRING "\"${MINIVMM_LIBSLIRP_VERSION}\"")
 configure_file("${MINIVMM_LIBSLIRP_SOURCE_DIR}/src/libslirp-version.h.in" "${slirp_include}/slirp/libslirp-version.h" @ONLY)
 configure_file("${MINIVMM_LIBSLIRP_SOURCE_DIR}/src/libslirp.h" "${slirp_include}/slirp/libslirp.h" COPYONLY)
 
+# riscv64's sysroot is trixie: its libglib-2.0.a calls glibc 2.38 symbols
+# that the cross compiler's glibc 2.36 lacks; supply them (glibc238_compat.c).
+include(CheckSymbolExists)
+set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
+check_symbol_exists(strlcpy "string.h" MINIVMM_HAVE_STRLCPY)
+unset(CMAKE_REQUIRED_DEFINITIONS)
 add_library(minivmm_slirp STATIC ${slirp_sources})
 set_target_properties(minivmm_slirp PROPERTIES C_STANDARD 11 C_EXTENSIONS ON POSITION_INDEPENDENT_CODE ON)
 # Not our code: its warnings are not ours to fix (-w also disarms -Werror).
@@ -40,3 +46,10 @@ target_compile_options(minivmm_slirp PRIVATE -w)
 target_compile_definitions(minivmm_slirp PRIVATE G_LOG_DOMAIN="Slirp")
 target_include_directories(minivmm_slirp PRIVATE "${slirp_include}/slirp" PUBLIC "${slirp_include}")
 target_link_libraries(minivmm_slirp PUBLIC PkgConfig::GLIB)
+if(NOT MINIVMM_HAVE_STRLCPY)
+  # Its own archive, after glib's on the link line, so the linker still
+  # looks for these symbols when it reads libglib-2.0.a.
+  add_library(minivmm_glibc_compat STATIC "${CMAKE_CURRENT_LIST_DIR}/glibc238_compat.c")
+  target_compile_options(minivmm_glibc_compat PRIVATE -w)
+  target_link_libraries(minivmm_slirp PUBLIC minivmm_glibc_compat)
+endif()
