@@ -30,6 +30,9 @@ pkg_check_modules(LZO2 REQUIRED IMPORTED_TARGET lzo2)
 # with trixie's; see scripts/build_sysroot.sh). IMPORTED_TARGET finds
 # libpcre2-8.a under MINIVMM_STATIC like the others.
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# virtio-blk reads and writes on io_uring (backends/). A C library: its .a
+# links in both static cross builds.
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 set_property(TARGET PkgConfig::PCRE2 APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PCRE2_CODE_UNIT_WIDTH=8)
 find_library(BZ2_LIBRARY NAMES bz2 REQUIRED)
 find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)
