@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "uring_block_io.h"
+
 namespace backends {
 
 using devices::ErrorCode;
@@ -140,8 +142,19 @@ Result<std::unique_ptr<FileBlockBackend>> FileBlockBackend::open(const std::stri
     }
     return fail(ErrorCode::kIo, "{}: cannot lock (F_OFD_SETLK): {}", path, errno_text(err));
   }
-  return std::unique_ptr<FileBlockBackend>(
+  std::unique_ptr<FileBlockBackend> backend(
       new FileBlockBackend(fd, path, size, options.read_only, direct, block, block_device));
+  if (options.engine == IoEngine::kSync) {
+    backend->engine_ = "sync (asked for)";
+  } else if (auto io = UringBlockIo::create(*backend, fd, std::max<uint32_t>(options.queue_depth, 1))) {
+    backend->uring_ = std::move(*io);
+    backend->engine_ = "io_uring";
+  } else if (options.engine == IoEngine::kUring) {
+    return fail(ErrorCode::kUnsupported, "{}: {}", path, io.error().message);
+  } else {
+    backend->engine_ = fmt::format("sync ({})", io.error().message);
+  }
+  return backend;
 }
 
 FileBlockBackend::FileBlockBackend(int fd, std::string path, uint64_t size, bool read_only, bool direct,
@@ -154,7 +167,12 @@ FileBlockBackend::FileBlockBackend(int fd, std::string path, uint64_t size, bool
       block_size_(block_size),
       block_device_(block_device) {}
 
-FileBlockBackend::~FileBlockBackend() { ::close(fd_); }  // drops the OFD lock too
+FileBlockBackend::~FileBlockBackend() {
+  uring_.reset();  // waits for requests in flight, before their fd closes
+  ::close(fd_);    // drops the OFD lock too
+}
+
+devices::virtio::AsyncBlockIo* FileBlockBackend::async_io() { return uring_.get(); }
 
 bool FileBlockBackend::aligned(const void* p, size_t len) const {
   return reinterpret_cast<uintptr_t>(p) % block_size_ == 0 && len % block_size_ == 0;

@@ -127,6 +127,11 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     o.cache = disk.cache == DiskCache::kNone ? backends::CacheMode::kNone : backends::CacheMode::kWriteback;
     auto backend = backends::FileBlockBackend::open(disk.path, o);
     if (!backend) return fail("{}: {}", kDiskOption, backend.error().message);
+    // io_uring refused (old kernel, seccomp, io_uring_disabled): the disk
+    // still works, one request at a time; say why once.
+    if (!(*backend)->async_io() && sinks.log) {
+      sinks.log(fmt::format("{} {}: I/O is {}", kDiskOption, disk.path, (*backend)->io_engine()));
+    }
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
   }
   return out;
