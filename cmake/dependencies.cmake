@@ -32,7 +32,13 @@ pkg_check_modules(LZO2 REQUIRED IMPORTED_TARGET lzo2)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # virtio-blk reads and writes on io_uring (backends/). A C library: its .a
 # links in both static cross builds.
-pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+# virtio-blk I/O on io_uring. The riscv64 cross build turns it off: linking
+# trixie's liburing objects' users statically crashes bookworm's riscv64 ld
+# 2.40 (SIGSEGV); that build's disks use the synchronous engine.
+option(MINIVMM_IO_URING "virtio-blk I/O on io_uring (liburing)" ON)
+if(MINIVMM_IO_URING)
+  pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+endif()
 set_property(TARGET PkgConfig::PCRE2 APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PCRE2_CODE_UNIT_WIDTH=8)
 find_library(BZ2_LIBRARY NAMES bz2 REQUIRED)
 find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)

@@ -17,7 +17,9 @@
 
 #include <fmt/format.h>
 
+#if MINIVMM_HAVE_IO_URING
 #include "uring_block_io.h"
+#endif
 
 namespace backends {
 
@@ -146,6 +148,7 @@ Result<std::unique_ptr<FileBlockBackend>> FileBlockBackend::open(const std::stri
       new FileBlockBackend(fd, path, size, options.read_only, direct, block, block_device));
   if (options.engine == IoEngine::kSync) {
     backend->engine_ = "sync (asked for)";
+#if MINIVMM_HAVE_IO_URING
   } else if (auto io = UringBlockIo::create(*backend, fd, std::max<uint32_t>(options.queue_depth, 1))) {
     backend->uring_ = std::move(*io);
     backend->engine_ = "io_uring";
@@ -154,6 +157,13 @@ Result<std::unique_ptr<FileBlockBackend>> FileBlockBackend::open(const std::stri
   } else {
     backend->engine_ = fmt::format("sync ({})", io.error().message);
   }
+#else
+  } else if (options.engine == IoEngine::kUring) {
+    return fail(ErrorCode::kUnsupported, "{}: io_uring: this build has none (MINIVMM_IO_URING=OFF)", path);
+  } else {
+    backend->engine_ = "sync (this build has no io_uring)";
+  }
+#endif
   return backend;
 }
 

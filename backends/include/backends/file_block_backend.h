@@ -48,7 +48,6 @@ struct FileBlockOptions {
   uint32_t queue_depth = 256;
 };
 
-class UringBlockIo;
 
 class FileBlockBackend final : public devices::virtio::BlockBackend {
  public:
@@ -92,7 +91,7 @@ class FileBlockBackend final : public devices::virtio::BlockBackend {
   uint32_t block_size_;
   bool block_device_;
   std::string engine_ = "sync";
-  std::unique_ptr<UringBlockIo> uring_;
+  std::unique_ptr<devices::virtio::AsyncBlockIo> uring_;  // a UringBlockIo when io_uring is used
 };
 
 }  // namespace backends
