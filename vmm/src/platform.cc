@@ -19,6 +19,7 @@
 #include "devices/virtio/virtio_p9.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
+#include "vmm/exit_codes.h"
 
 namespace vmm {
 
@@ -216,8 +217,10 @@ bool console_is_hvc(std::string_view cmdline) {
   return last.starts_with("hvc");
 }
 
-bool is_user_input_error(const Error& error) {
-  return error.message.starts_with(kDiskOption) || error.message.starts_with(kShareOption);
+int user_input_exit_code(std::string_view message) {
+  if (message.starts_with(kDiskOption)) return kExitLoad;
+  if (message.starts_with(kShareOption)) return kExitUsage;
+  return 0;
 }
 
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
