@@ -7,6 +7,8 @@
 //   Pread/fresh_4k        vs LoadElf/fresh_thp         what huge pages buy on first touch
 //   Pread/fresh_4k        vs LoadElf/zero_copy         private file mapping instead of copying
 //   Decompress/xz_payload vs ExtractVmlinux            bzImage payload extraction overhead
+//   VerifyBzImagePayload/amd64, /cloud-amd64           what checking the payload before a Linux-entry
+//                                                      boot would add (decompress + ELF checks), issue 13
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -210,6 +212,26 @@ void BM_ExtractVmlinux(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(loader::extract_bzimage_vmlinux(*src));
 }
 
+// The check the dry run makes and a boot could make before entering a
+// bzImage the Linux way: the Debian amd64 kernel's payload is xz, the
+// cloud kernel's LZ4 (legacy). Arg 0 is amd64, 1 cloud-amd64.
+void BM_VerifyBzImagePayload(benchmark::State& state) {
+  const std::string flavour = state.range(0) == 0 ? "amd64" : "cloud-amd64";
+  auto src = loader::FileImageSource::open(cache_dir() + "/" + flavour + "/vmlinuz");
+  if (!src) {
+    state.SkipWithError("no kernel: run scripts/fetch_kernels.sh first");
+    return;
+  }
+  state.SetLabel(flavour);
+  for (auto _ : state) {
+    auto r = loader::verify_bzimage_payload(*src);
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+  }
+}
+
 BENCHMARK(BM_Pread_Prefaulted)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LoadElf_Prefaulted)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Pread_Fresh4k)->Unit(benchmark::kMillisecond);
@@ -218,6 +240,7 @@ BENCHMARK(BM_LoadElf_FreshThp)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LoadElf_ZeroCopy)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Decompress_Payload)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ExtractVmlinux)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_VerifyBzImagePayload)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 }  // namespace
 

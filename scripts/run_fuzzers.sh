@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+# FUZZ_TARGETS="fuzz_sbi fuzz_bus_devices" runs only those (all by default).
+only=${FUZZ_TARGETS:-}
 
 # The seed writer is built with the default preset (it links the test builders).
 cmake --preset default >/dev/null
@@ -14,7 +16,8 @@ rm -rf build/fuzz-seeds
 build/default/tests/write_fuzz_seeds build/fuzz-seeds
 
 cmake --preset fuzz >/dev/null
-cmake --build build/fuzz
+# shellcheck disable=SC2086 # the target list splits on purpose
+cmake --build build/fuzz ${only:+--target $only}
 shopt -s nullglob
 targets=(build/fuzz/fuzz/fuzz_*)
 if ((${#targets[@]} == 0)); then
@@ -22,9 +25,20 @@ if ((${#targets[@]} == 0)); then
   exit 1
 fi
 mkdir -p build/fuzz/artifacts
+summary=build/fuzz/summary.txt
+: >"$summary"
+# One line per target from libFuzzer's final stats: executions, and the
+# coverage (edges) the last status line reports.
+summarize() {
+  local name=$1 log=$2 runs cov
+  runs=$(grep -oE '^stat::number_of_executed_units: [0-9]+' "$log" | awk '{print $2}' | tail -n 1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | awk '{print $2}' | tail -n 1)
+  echo "fuzz: $name runs=${runs:-?} cov=${cov:-?}" | tee -a "$summary"
+}
 for t in "${targets[@]}"; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
+  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then continue; fi
   corpus=build/fuzz/corpus/$name
   mkdir -p "$corpus"
   seeds=()
@@ -36,6 +50,6 @@ for t in "${targets[@]}"; do
     echo "fuzz: $name FAILED (input saved under build/fuzz/artifacts/)" >&2
     exit 1
   fi
-  grep -E "^Done [0-9]+ runs" build/fuzz/"$name".log || true
+  summarize "$name" build/fuzz/"$name".log
 done
-echo "fuzz: all targets ran ${seconds}s clean"
+echo "fuzz: all targets ran ${seconds}s clean (summary in $summary)"

@@ -46,6 +46,9 @@ loader::Result<PreparedX86Boot> prepare_x86_boot(loader::GuestMemory& mem, const
     kernel = loader::load_elf(**vmlinux, mem, options);
     prepared.description = "pvh (bzImage payload decompressed to vmlinux)";
   } else if (is_bzimage) {
+    if (config.verify_bzimage_payload) {
+      if (auto r = loader::verify_bzimage_payload(*file); !r) return std::unexpected(r.error());
+    }
     options.load_address = loader::GuestAddress(x86::kBzImageLoadAddr);
     kernel = loader::load_bzimage(*file, mem, options);
     prepared.description = "linux 64-bit (bzImage)";

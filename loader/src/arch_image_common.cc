@@ -1,6 +1,8 @@
 #include "arch_image_common.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,90 @@ Result<void> check_image_size(const ImageSource& src, uint64_t image_size) {
   if (image_size < src.size())
     return fail(ErrorCode::kInvalidField, "{}: image_size {:#x} at offset {:#x} is smaller than the file ({:#x} bytes)",
                 src.name(), image_size, kImageSizeOffset, src.size());
+  return {};
+}
+
+namespace {
+
+constexpr uint64_t kPeOffsetField = 0x3c;
+constexpr uint64_t kPeHeaderSize = 24;  // "PE\0\0" + the COFF file header
+constexpr uint64_t kPeSectionHeaderSize = 40;
+
+// Where the entry branch goes, as a file offset, if the word at `at` is one:
+// arm64 `b imm26`, riscv `jal x0, imm20` (`j`). Anything else (an EFI stub's
+// first instruction, a builder's filler) is not judged.
+std::optional<int64_t> branch_target(const ImageHeaderBytes& h, Arch arch, size_t at) {
+  const uint32_t w = le32(h, at);
+  if (arch == Arch::kAarch64) {
+    if ((w & 0xfc000000u) != 0x14000000u) return std::nullopt;
+    const int64_t imm = static_cast<int64_t>(static_cast<int32_t>(w << 6) >> 6);  // sign-extend imm26
+    return static_cast<int64_t>(at) + imm * 4;
+  }
+  if ((w & 0xfffu) != 0x06fu) return std::nullopt;  // opcode JAL with rd = x0
+  uint32_t imm = ((w >> 31) & 1) << 20 | ((w >> 21) & 0x3ff) << 1 | ((w >> 20) & 1) << 11 | ((w >> 12) & 0xff) << 12;
+  const int64_t offset = static_cast<int64_t>(static_cast<int32_t>(imm << 11) >> 11);  // sign-extend imm21
+  return static_cast<int64_t>(at) + offset;
+}
+
+Result<void> check_pe_extent(const ImageSource& src, const ImageHeaderBytes& h, std::string_view kind) {
+  const uint64_t size = src.size();
+  const uint64_t pe = le32(h, kPeOffsetField);
+  if (pe < kImageHeaderSize)
+    return fail(ErrorCode::kInvalidField, "{}: {} Image has an MZ EFI stub, but its PE header offset {:#x} (offset {:#x}) "
+                "lies inside the {}-byte Image header", src.name(), kind, pe, kPeOffsetField, kImageHeaderSize);
+  if (pe + kPeHeaderSize > size)
+    return fail(ErrorCode::kTruncated, "{}: {} Image's PE header [{:#x}, +{:#x}) (PE offset at {:#x}) runs past the end "
+                "of the {:#x}-byte file", src.name(), kind, pe, kPeHeaderSize, kPeOffsetField, size);
+  std::array<std::byte, kPeHeaderSize> coff{};
+  if (auto r = src.read_at(pe, coff); !r) return r;
+  if (le32(coff, 0) != 0x00004550u)  // "PE\0\0"
+    return fail(ErrorCode::kInvalidField, "{}: {} Image has an MZ EFI stub, but there is no \"PE\\0\\0\" signature at its "
+                "PE header offset {:#x} (offset {:#x}): {:#010x}", src.name(), kind, pe, kPeOffsetField, le32(coff, 0));
+  const uint64_t sections = le32(coff, 6) & 0xffff;
+  const uint64_t optional_size = le32(coff, 20) & 0xffff;
+  const uint64_t table = pe + kPeHeaderSize + optional_size;
+  const uint64_t table_end = table + sections * kPeSectionHeaderSize;  // < 2^32 + 2^22: no wrap
+  if (table_end > size)
+    return fail(ErrorCode::kTruncated, "{}: {} Image's PE section table [{:#x}, +{} * {}) (NumberOfSections at {:#x}, "
+                "SizeOfOptionalHeader {:#x} at {:#x}) ends at {:#x}, past the end of the {:#x}-byte file", src.name(),
+                kind, table, sections, kPeSectionHeaderSize, pe + 6, optional_size, pe + 20, table_end, size);
+  for (uint64_t i = 0; i < sections; ++i) {
+    const uint64_t at = table + i * kPeSectionHeaderSize;
+    std::array<std::byte, kPeSectionHeaderSize> sec{};
+    if (auto r = src.read_at(at, sec); !r) return r;
+    const uint64_t raw_size = le32(sec, 16);
+    const uint64_t raw_ptr = le32(sec, 20);
+    if (raw_size != 0 && raw_ptr + raw_size > size) {
+      std::string name;
+      for (size_t c = 0; c < 8 && sec[c] != std::byte{0}; ++c) {
+        const char ch = static_cast<char>(sec[c]);
+        name += (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+      }
+      return fail(ErrorCode::kTruncated, "{}: {} Image's PE section {} \"{}\" (section header at {:#x}): raw data "
+                  "[PointerToRawData {:#x}, +SizeOfRawData {:#x}) ends at {:#x}, past the end of the {:#x}-byte file: "
+                  "the file is cut short", src.name(), kind, i, name, at, raw_ptr, raw_size, raw_ptr + raw_size, size);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_image_extent(const ImageSource& src, const ImageHeaderBytes& h, std::string_view kind, Arch arch) {
+  const uint64_t size = src.size();
+  if (size <= kImageHeaderSize)
+    return fail(ErrorCode::kTruncated, "{}: the file ends with its {}-byte {} Image header (image_size {:#x} at offset "
+                "{:#x}): there is no kernel after it", src.name(), kImageHeaderSize, kind, le64(h, kImageSizeOffset),
+                kImageSizeOffset);
+  const bool pe_stub = h[0] == std::byte{'M'} && h[1] == std::byte{'Z'};
+  // arm64: code0 is the stub's "MZ" instruction, the entry branch is code1;
+  // riscv: "MZ" is a 2-byte c.li, the `j` follows it.
+  const size_t branch_at = !pe_stub ? 0 : arch == Arch::kAarch64 ? 4 : 2;
+  if (auto target = branch_target(h, arch, branch_at); target && (*target < 0 || static_cast<uint64_t>(*target) >= size))
+    return fail(ErrorCode::kTruncated, "{}: {} Image's entry branch at offset {:#x} jumps to file offset {:#x}, past the "
+                "end of the {:#x}-byte file: the file is cut short", src.name(), kind, branch_at,
+                static_cast<uint64_t>(*target), size);
+  if (pe_stub) return check_pe_extent(src, h, kind);
   return {};
 }
 

@@ -33,6 +33,7 @@ Result<ImageHeader> parse_arm64_header(const ImageSource& src) {
   if (!read) return std::unexpected(read.error());
   const ImageHeaderBytes& h = *read;
   if (auto r = check_image_magic(src, h, "arm64", "magic", kArm64Magic, "ARM\\x64"); !r) return std::unexpected(r.error());
+  if (auto r = check_image_extent(src, h, "arm64", Arch::kAarch64); !r) return std::unexpected(r.error());
   const uint32_t magic = le32(h, kImageMagicOffset);
 
   const uint64_t flags = le64(h, kImageFlagsOffset);

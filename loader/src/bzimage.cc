@@ -9,6 +9,8 @@
 // LoadedKernel::load_size spans both, for whoever places the initrd next.
 #include "loader/bzimage.h"
 
+#include "loader/elf.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -387,6 +389,14 @@ Result<std::unique_ptr<ImageSource>> extract_bzimage_vmlinux(const ImageSource& 
                 "magic",
                 src.name(), to_string(kind), offset, out.size());
   return std::make_unique<BufferImageSource>(std::move(out), src.name() + ":payload");
+}
+
+Result<void> verify_bzimage_payload(const ImageSource& src, uint64_t max_size) {
+  auto vmlinux = extract_bzimage_vmlinux(src, max_size);
+  if (!vmlinux) return std::unexpected(vmlinux.error());
+  auto elf = inspect_elf(**vmlinux);
+  if (!elf) return std::unexpected(with_context(elf.error(), "bzImage payload is not a loadable x86_64 vmlinux"));
+  return {};
 }
 
 }  // namespace loader

@@ -88,6 +88,12 @@ Result<std::vector<Elf64_Phdr>> read_phdrs(const ImageSource& src, const Elf64_E
     return fail(ErrorCode::kUnsupported,
                 "{}: e_phnum at offset {:#x} is {:#x} (PN_XNUM, extended numbering), which no kernel uses",
                 src.name(), kEhdrPhnum, ehdr.e_phnum);
+  // A table that starts inside the ELF header reads header bytes as program
+  // headers: they may happen to parse, but no linker writes that.
+  if (ehdr.e_phoff < sizeof(Elf64_Ehdr))
+    return fail(ErrorCode::kInvalidField,
+                "{}: e_phoff {:#x} at offset {:#x} puts the program header table inside the {:#x}-byte ELF header",
+                src.name(), ehdr.e_phoff, kEhdrPhoff, sizeof(Elf64_Ehdr));
   const uint64_t table_size = uint64_t{ehdr.e_phnum} * sizeof(Elf64_Phdr);  // < 2^22: cannot wrap
   uint64_t table_end = 0;
   if (__builtin_add_overflow(ehdr.e_phoff, table_size, &table_end))

@@ -23,6 +23,7 @@ Result<ImageHeader> parse_riscv_header(const ImageSource& src) {
   const ImageHeaderBytes& h = *read;
   if (auto r = check_image_magic(src, h, "riscv", "magic2", kRiscvMagic2, "RSC\\x05"); !r)
     return std::unexpected(r.error());
+  if (auto r = check_image_extent(src, h, "riscv", Arch::kRiscv64); !r) return std::unexpected(r.error());
   const uint32_t magic2 = le32(h, kImageMagicOffset);
   const uint64_t flags = le64(h, kImageFlagsOffset);
   if (auto r = check_little_endian(src, flags); !r) return std::unexpected(r.error());

@@ -9,6 +9,9 @@ L2_TIMEOUT=${L2_TIMEOUT:-240}
 DISK_KERNEL=/l2/Image
 DISK_INITRD=/l2/virtio-root.cpio.gz
 DISK_CMDLINE="earlycon panic=-1"
+# For lib_exec_l2.sh (also appended): the same kernel, its modules (exec_modules.sh).
+EXEC_KERNEL=/l2/Image
+EXEC_MODULES=/l2/modules
 
 # l2_boot EXPECT VMM-ARGS...: one minivmm boot of the Debian arm64 kernel
 # with the busybox initramfs until the console matches EXPECT.

@@ -58,8 +58,8 @@ kernel=$kernel_cache/arm64/vmlinuz
 [ -f "$kernel" ] || die "$kernel missing (scripts/fetch_kernels.sh)"
 vmm=$build_dir/vmm/vmm
 tests=$build_dir/tests/vmm_tests
-for f in "$vmm" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin"; do
-  [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm vmm_tests test_guests)"
+for f in "$vmm" "$(dirname "$vmm")/vmm-exec-init" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin"; do
+  [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm exec_init vmm_tests test_guests)"
 done
 file -L "$vmm" | grep -q 'ARM aarch64.*statically linked' || die "$vmm is not a static aarch64 binary"
 
@@ -78,12 +78,15 @@ mkdir -p "$stage/minivmm/vmm" "$stage/minivmm/tests/guests" "$stage/l2" "$stage/
 # (collect_modules.sh picks aarch64-linux-gnu-objcopy itself.)
 bash "$here/collect_modules.sh" "$kernel_cache/arm64/modules" "$stage/modules" virtio_mmio virtio_blk
 cp "$vmm" "$stage/minivmm/vmm/vmm"
+# vmm exec's guest init sits next to vmm; L2's modules for it.
+cp "$(dirname "$vmm")/vmm-exec-init" "$stage/minivmm/vmm/vmm-exec-init"
+bash "$here/exec_modules.sh" "$kernel_cache/arm64/modules" "$stage/l2/modules"
 cp "$tests" "$stage/minivmm/tests/vmm_tests"
 cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"
 cp "$kernel" "$stage/l2/Image"
 cp "$l2_gz" "$stage/l2/Image.gz"
 cp "$l2_initrd" "$stage/l2/initramfs.cpio.gz"
-cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" >"$stage/nested/lib.sh"
+cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" >"$stage/nested/lib.sh"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" arm64 | tail -n1)" "$stage/l2/virtio-root.cpio.gz"
 cp "$here/lib_l1.sh" "$stage/nested/lib_l1.sh"
 { echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"

@@ -8,7 +8,7 @@ export MINIVMM_BINARY_DIR=/minivmm/build
 VMM=/minivmm/build/vmm/vmm
 L2_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
 expect_steps tiny-guest kvm-integration-tests boot-image-1cpu boot-image-2cpus boot-image-gzip \
-  disk-root-pci disk-root-mmio disk-root-hvc0
+  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command
 step tiny-guest $VMM --kernel build/tests/guests/riscv64_guest_off.bin --expect GUEST-CPUS=1 --timeout 60
 # KVM works in L1: a skipped test fails the step (kvm_tests_ran, lib_l1.sh).
 step kvm-integration-tests kvm_tests_ran ./build/tests/vmm_tests --gtest_filter='KvmBootRiscv64.*' --gtest_brief=1
@@ -21,8 +21,15 @@ step boot-image-gzip $VMM --kernel l2/Image.gz --initrd l2/initramfs.cpio.gz --c
 # The root file system on virtio-blk (lib_disk_l2.sh, in the payload; each
 # step's shell sources STEP_LIB): virtio-pci (INTx on PLIC sources),
 # virtio-mmio device-tree nodes, and virtio-pci with console=hvc0 alone.
-export STEP_LIB=/minivmm/lib_disk_l2.sh VMM L2_TIMEOUT=300 DISK_KERNEL=/minivmm/l2/Image
+export STEP_LIB=/minivmm/lib_l2.sh VMM L2_TIMEOUT=300 DISK_KERNEL=/minivmm/l2/Image
 export DISK_INITRD=/minivmm/l2/virtio-root.cpio.gz DISK_CMDLINE="earlycon=sbi panic=-1"
 step disk-root-pci      l2_disk_boot pci-riscv64 ttyS0 --virtio-transport pci
 step disk-root-mmio     l2_disk_boot mmio-riscv64 ttyS0 --virtio-transport mmio
 step disk-root-hvc0     l2_disk_boot hvc0-riscv64 hvc0
+# vmm exec (lib_exec_l2.sh, in the same STEP_LIB): L1's busybox root as the
+# guest's, shares over virtio-fs and over 9p; trixie builds virtio-fs in, 9p
+# comes from the generated initramfs's modules.
+export EXEC_KERNEL=/minivmm/l2/Image EXEC_MODULES=/minivmm/l2/modules
+step exec-virtiofs      l2_exec_shares virtiofs
+step exec-9p            l2_exec_shares 9p
+step exec-missing-command l2_exec_missing_command

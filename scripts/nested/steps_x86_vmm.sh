@@ -4,7 +4,8 @@
 # SMP boots must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
-  disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx debian-login
+  disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx \
+  exec-virtiofs exec-9p exec-missing-command debian-login
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -27,6 +28,11 @@ step disk-root-hvc0     l2_disk_boot hvc0-x86 hvc0
 step console-shell-hvc0 l2_hvc0_shell shell-x86
 # PCI INTx routed by the MP table alone (acpi=off, pci=nomsi, generic kernel).
 step disk-root-mptable-intx l2_disk_boot_mptable mptable-x86
+# vmm exec (lib_exec_l2.sh) with the generic Debian kernel and its modules:
+# L1's root as the guest's, shares over virtio-fs and over 9p.
+step exec-virtiofs      l2_exec_shares virtiofs
+step exec-9p            l2_exec_shares 9p
+step exec-missing-command l2_exec_missing_command
 # A real distribution: the debootstrap bookworm image of build_debian_image.sh
 # (L1's third disk, after lib_disk_l2.sh's two) boots with systemd to its
 # login prompt on the serial console, and a console login runs a command.

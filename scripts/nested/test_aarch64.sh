@@ -16,7 +16,7 @@ bash "$project/scripts/fetch_kernels.sh" >/dev/null
 bash "$project/scripts/build_sysroot.sh" aarch64 >/dev/null
 mkdir -p "$build_dir"
 if ! (cd "$project" && cmake --preset cross-aarch64 &&
-   cmake --build "$build_dir" -j2 --target vmm vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
+   cmake --build "$build_dir" -j2 --target vmm exec_init vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
   tail -n 40 "$build_dir/nested-build.log" >&2
   echo "test_aarch64: error: cross-aarch64 build failed (log: $build_dir/nested-build.log)" >&2
   exit 1

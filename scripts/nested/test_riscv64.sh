@@ -22,7 +22,7 @@ bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
 bash "$project/scripts/build_boost_program_options.sh" >/dev/null
 mkdir -p "$build_dir"
 if ! (cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" &&
-  cmake --build "$build_dir" -j "$jobs" --target vmm vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
+  cmake --build "$build_dir" -j "$jobs" --target vmm exec_init vmm_tests test_guests) >"$build_dir/nested-build.log" 2>&1; then
   tail -n 40 "$build_dir/nested-build.log" >&2
   die "cross-riscv64 build failed (log: $build_dir/nested-build.log)"
 fi
@@ -33,7 +33,8 @@ image=$kernel_cache/riscv64/vmlinuz
 payload=$nested_cache/payload-src
 rm -rf "$payload"
 mkdir -p "$payload/build/vmm" "$payload/build/tests/guests" "$payload/l2"
-cp "$build_dir/vmm/vmm" "$payload/build/vmm/"
+cp "$build_dir/vmm/vmm" "$build_dir/vmm/vmm-exec-init" "$payload/build/vmm/"
+bash "$here/exec_modules.sh" "$kernel_cache/riscv64/modules" "$payload/l2/modules"
 cp "$build_dir/tests/vmm_tests" "$payload/build/tests/"
 cp "$build_dir"/tests/guests/riscv64_guest_*.bin* "$payload/build/tests/guests/"
 cp "$image" "$payload/l2/Image"
@@ -42,7 +43,7 @@ if [ ! -f "$gz" ] || [ "$gz" -ot "$image" ]; then gzip -9 -n -c "$image" >"$gz.t
 cp "$gz" "$payload/l2/Image.gz"
 cp "$initrd" "$payload/l2/initramfs.cpio.gz"
 cp "$here/steps_riscv64.sh" "$payload/steps.sh"
-cp "$here/lib_disk_l2.sh" "$payload/lib_disk_l2.sh"
+cat "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" >"$payload/lib_l2.sh"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/virtio-root.cpio.gz"
 # shellcheck source=lib_disks.sh
 source "$here/lib_disks.sh"

@@ -27,7 +27,7 @@ case ${1:-} in
   --compare) mode=compare; shift ;;
 esac
 case $mode in
-  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/steps_x86_vmm.sh") ;;
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/steps_x86_vmm.sh") ;;
   qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
   compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
 esac
@@ -43,13 +43,18 @@ if [ ! -f "$vmlinux" ] || [ "$vmlinux" -ot "$kernel_cache/cloud-amd64/vmlinuz" ]
   bash "$project/scripts/extract_vmlinux.sh" "$kernel_cache/cloud-amd64/vmlinuz" "$vmlinux" >/dev/null
 fi
 
+# vmm exec's modules, without the rest of each tree (L1 reads them over 9p).
+exec_modules=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86/exec-modules
+for k in amd64 cloud-amd64; do bash "$here/exec_modules.sh" "$kernel_cache/$k/modules" "$exec_modules/$k"; done
 disk_initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" cloud-amd64 | tail -n1)
 generic_disk_initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" amd64 | tail -n1)
 envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "DISK_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "DISK_INITRD=$disk_initrd"
       --env "DISK_CMDLINE=reboot=k panic=-1" --env "GENERIC_DISK_INITRD=$generic_disk_initrd"
       --env "CLOUD_BZIMAGE=$kernel_cache/cloud-amd64/vmlinuz" --env "CLOUD_VMLINUX=$vmlinux"
-      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz")
+      --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz"
+      --env "EXEC_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "EXEC_MODULES=$exec_modules/cloud-amd64"
+      --env "EXEC_9P_KERNEL=$kernel_cache/amd64/vmlinuz" --env "EXEC_9P_MODULES=$exec_modules/amd64")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
 for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX; do

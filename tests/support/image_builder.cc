@@ -35,6 +35,30 @@ std::vector<std::byte> image_body(bool mz_stub, size_t body_size, uint32_t seed)
   return out;
 }
 
+// What an EFI-stub Image has at offset 0x40 (the header's PE offset): the
+// "PE\0\0" signature, a COFF header and one section whose raw data runs to
+// the end of the file, as the kernel's last section ends at _edata. The
+// loader checks that the file holds all of it.
+void put_pe_header(std::vector<std::byte>& out, uint16_t machine) {
+  constexpr size_t kPe = 0x40;
+  constexpr size_t kSection = kPe + 24;
+  constexpr uint32_t kRawStart = 0x80;
+  const auto file_size = static_cast<uint32_t>(out.size());
+  put_bytes(out, kPe, 0x00004550, 4);  // "PE\0\0"
+  put_bytes(out, kPe + 4, machine, 2);
+  put_bytes(out, kPe + 6, 1, 2);       // NumberOfSections
+  for (size_t at = kPe + 8; at < kPe + 20; at += 4) put_bytes(out, at, 0, 4);  // TimeDateStamp, symbol table
+  put_bytes(out, kPe + 20, 0, 2);      // SizeOfOptionalHeader
+  put_bytes(out, kPe + 22, 0x206, 2);  // Characteristics: executable, debug stripped
+  std::memcpy(out.data() + kSection, ".text\0\0\0", 8);
+  put_bytes(out, kSection + 8, file_size - kRawStart, 4);   // VirtualSize
+  put_bytes(out, kSection + 12, kRawStart, 4);              // VirtualAddress
+  put_bytes(out, kSection + 16, file_size - kRawStart, 4);  // SizeOfRawData
+  put_bytes(out, kSection + 20, kRawStart, 4);              // PointerToRawData
+  for (size_t at = kSection + 24; at < kSection + 40; at += 4)
+    put_bytes(out, at, 0, 4);  // relocations, line numbers, characteristics
+}
+
 }  // namespace
 
 void put_le16(std::vector<std::byte>& buf, size_t offset, uint16_t value) { put_bytes(buf, offset, value, 2); }
@@ -52,6 +76,7 @@ std::vector<std::byte> build_arm64_image(const Arm64ImageSpec& spec) {
   put_le64(out, 48, 0);
   put_le32(out, 0x38, 0x644d5241);  // "ARM\x64"
   put_le32(out, 0x3c, spec.mz_stub ? 0x40 : 0);
+  if (spec.mz_stub) put_pe_header(out, 0xaa64);  // IMAGE_FILE_MACHINE_ARM64
   return out;
 }
 
@@ -67,6 +92,7 @@ std::vector<std::byte> build_riscv_image(const RiscvImageSpec& spec) {
   put_le64(out, 48, 0x5643534952);  // "RISCV"
   put_le32(out, 0x38, 0x05435352);  // "RSC\x05"
   put_le32(out, 0x3c, spec.mz_stub ? 0x40 : 0);
+  if (spec.mz_stub) put_pe_header(out, 0x5064);  // IMAGE_FILE_MACHINE_RISCV64
   return out;
 }
 

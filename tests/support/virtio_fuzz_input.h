@@ -1,7 +1,8 @@
-// The input layouts of fuzz/fuzz_virtqueue.cc and fuzz/fuzz_virtio_blk.cc,
+// The input layouts of fuzz/fuzz_virtqueue.cc, fuzz/fuzz_virtio_blk.cc and fuzz/fuzz_fuse.cc,
 // shared with tests/tools/write_fuzz_seeds.cc so the seeds stay valid inputs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace test_support::virtio_fuzz {
@@ -38,5 +39,34 @@ struct BlkHeader {
   uint16_t reserved;
 };
 static_assert(sizeof(BlkHeader) == 4);
+
+// fuzz_fuse: a sequence of FuseRecords, each followed by `len` bytes of raw
+// FUSE request (header included, its len field as the fuzzer wrote it),
+// served in order by one FuseServer over a fresh share holding a file "f"
+// ("hello"), a directory "d" with a file "g", and a symlink "l" -> "/etc".
+// Node ids are handed out in order from 2, handles from 1. `shape` splits
+// the request across readable buffers (low nibble) and picks the reply room
+// (kFuseOutSizes[shape >> 5]).
+inline constexpr size_t kFuseMaxRecords = 32;
+inline constexpr uint32_t kFuseOutSizes[8] = {0, 8, 16, 64, 512, 4096, 16384, 65536};
+struct FuseRecord {
+  uint8_t shape;
+  uint8_t len_lo;
+  uint8_t len_hi;
+};
+static_assert(sizeof(FuseRecord) == 3);
+// fuzz_p9: records, each a P9Record then `len` bytes (clipped to what is
+// left) of one raw 9P message for the server of a fresh temporary share.
+// `split` cuts the request into up to four buffers (two bits per cut: a
+// cut after 0, 3, 7 or 40 % len bytes); the reply gets 1 << (reply_log2 % 18)
+// bytes in two buffers. At most kP9MaxRecords records are used.
+inline constexpr uint32_t kP9MaxRecords = 64;
+inline constexpr uint32_t kP9MaxMsize = 64 * 1024;
+struct P9Record {
+  uint8_t split;
+  uint8_t reply_log2;
+  uint16_t len;
+};
+static_assert(sizeof(P9Record) == 4);
 
 }  // namespace test_support::virtio_fuzz

@@ -1,5 +1,10 @@
 #include "vmm/cli.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
 #include <charconv>
 #include <sstream>
 #include <vector>
@@ -76,10 +81,28 @@ po::options_description vm_options() {
        "a virtio-blk disk on a raw image file or block device (repeatable); OPTS, comma-separated: ro "
        "(read-only), serial=ID (the id the guest reads, at most 20 bytes), cache=writeback (default) or cache=none "
        "(O_DIRECT)")
+      ("share", po::value<std::vector<std::string>>()->composing()->value_name("DIR[,OPTS]"),
+       "serve a host directory to the guest (repeatable); OPTS, comma-separated: tag=TAG (the guest's mount source, "
+       "default: DIR's last component), ro (the host refuses every write), proto=virtiofs (default) or proto=9p")
       ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
       ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
        "how the virtio devices (console, rng, --disk) reach the guest: pci (default: a PCI host bridge, MSI-X "
        "where the irqchip routes MSIs, INTx elsewhere), mmio (virtio-mmio windows) or none (no virtio devices)");
+  return desc;
+}
+
+po::options_description exec_options() {
+  po::options_description desc("Options of vmm exec (with the boot options above, but --initrd, --cmdline, "
+                               "--console, --expect, --dry-run, --arch)",
+                               po::options_description::m_default_line_length,
+                               po::options_description::m_default_line_length - 28);
+  desc.add_options()
+      ("fs", po::value<std::string>()->value_name("virtiofs|9p"),
+       "how the host's / (read-only) and every --share reach the guest (default virtiofs)")
+      ("modules", po::value<std::string>()->value_name("DIR"),
+       "the kernel's modules, a /lib/modules/VERSION tree (default: /lib/modules/ and the kernel's version)")
+      ("append", po::value<std::string>()->value_name("STR"), "extra words for the guest kernel's command line")
+      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr");
   return desc;
 }
 
@@ -96,7 +119,7 @@ po::options_description all_options() {
   po::options_description hidden;
   hidden.add_options()("args", po::value<std::vector<std::string>>());
   po::options_description all;
-  all.add(vm_options()).add(general_options()).add(hidden);
+  all.add(vm_options()).add(exec_options()).add(general_options()).add(hidden);
   return all;
 }
 
@@ -132,7 +155,7 @@ std::expected<ConsoleOptions, UsageError> parse_console(const std::string& text)
 
 std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, const std::vector<std::string>& args) {
   for (const auto& name : {"kernel", "initrd", "cmdline", "memory", "cpus", "arch", "boot", "console", "expect",
-                           "timeout", "dump-dtb", "disk", "virtio-transport"}) {
+                           "timeout", "dump-dtb", "disk", "share", "virtio-transport"}) {
     if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
   for (const auto& name : {"boot-report", "dry-run", "no-rng"}) {
@@ -148,11 +171,31 @@ std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, co
   return options;
 }
 
-std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
+std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool exec = false) {
   Options options;
   options.arch = host_arch();
   options.dry_run = vm["dry-run"].as<bool>();
-  options.command = options.dry_run ? Command::kDryRun : Command::kRun;
+  options.command = exec ? Command::kExec : options.dry_run ? Command::kDryRun : Command::kRun;
+  if (exec) {
+    for (const auto& name : {"initrd", "cmdline", "console", "expect", "dump-dtb", "arch"})
+      if (vm.count(name)) return usage("exec: --{} does not apply (vmm exec makes its own)", name);
+    if (options.dry_run) return usage("exec: --dry-run does not apply");
+    if (auto fs = vm.count("fs") ? std::optional(vm["fs"].as<std::string>()) : std::nullopt) {
+      if (*fs == "virtiofs") options.exec.fs = ShareProto::kVirtiofs;
+      else if (*fs == "9p") options.exec.fs = ShareProto::k9p;
+      else return usage("--fs {}: expected virtiofs or 9p", quoted(*fs));
+    }
+    if (vm.count("modules")) {
+      options.exec.modules = vm["modules"].as<std::string>();
+      if (options.exec.modules->empty()) return usage("--modules: the path is empty");
+    }
+    options.exec.verbose = vm["verbose"].as<bool>();
+    if (vm.count("append")) options.exec.append = vm["append"].as<std::string>();
+  } else {
+    for (const auto& name : {"fs", "modules", "append"})
+      if (vm.count(name)) return usage("--{} applies to `vmm exec` only", name);
+    if (vm["verbose"].as<bool>()) return usage("--verbose applies to `vmm exec` only");
+  }
   options.boot_report = vm["boot-report"].as<bool>();
   auto get = [&](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -162,9 +205,9 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   if (vm["json"].as<bool>()) return usage("--json applies to `vmm inspect` only");
 
   auto kernel = get("kernel");
-  if (!kernel) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
-  if (kernel->empty()) return usage("--kernel: the path is empty");
-  options.kernel = *kernel;
+  if (!kernel && !exec) return usage("no kernel given: use --kernel PATH (or vmm inspect KERNEL)");
+  if (kernel && kernel->empty()) return usage("--kernel: the path is empty");
+  if (kernel) options.kernel = *kernel;
 
   if (auto initrd = get("initrd")) {
     if (initrd->empty()) return usage("--initrd: the path is empty");
@@ -252,6 +295,17 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
       options.disks.push_back(std::move(*disk));
     }
   }
+  if (vm.count("share")) {
+    for (const auto& text : vm["share"].as<std::vector<std::string>>()) {
+      auto share = parse_share(text);
+      if (!share) return std::unexpected(share.error());
+      for (const auto& earlier : options.shares)
+        if (earlier.tag == share->tag)
+          return usage("--share {}: tag {} is already used by {} (give one with tag=)", quoted(text),
+                       quoted(share->tag), quoted(earlier.host_dir));
+      options.shares.push_back(std::move(*share));
+    }
+  }
   options.rng = !vm["no-rng"].as<bool>();
   if (auto transport = get("virtio-transport")) {
     if (*transport == "none") {
@@ -266,6 +320,8 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm) {
   }
   if (options.transport == VirtioTransport::kNone && !options.disks.empty())
     return usage("--disk needs virtio: --virtio-transport none leaves it out");
+  if (options.transport == VirtioTransport::kNone && !options.shares.empty())
+    return usage("--share needs virtio: --virtio-transport none leaves it out");
 
   if (auto r = check_vm_options(options); !r) return std::unexpected(r.error());
   return options;
@@ -324,9 +380,11 @@ std::expected<void, UsageError> check_vm_options(const Options& options) {
   const size_t slots = options.transport == VirtioTransport::kMmio
                            ? boot::device_map_for(options.arch, options.memory).virtio_mmio.lines.size()
                            : devices::pci::kMaxDevices - 1;
-  if (fixed + options.disks.size() > slots)
-    return usage("--disk: {} disks do not fit: an {} guest has {} virtio {} slots and the console{} take {}{}",
-                 options.disks.size(), arch, slots, to_string(options.transport), options.rng ? " and rng" : "", fixed,
+  if (fixed + options.disks.size() + options.shares.size() > slots)
+    return usage("--disk, --share: {} disks and {} shares do not fit: an {} guest has {} virtio {} slots and the "
+                 "console{} take {}{}",
+                 options.disks.size(), options.shares.size(), arch, slots, to_string(options.transport),
+                 options.rng ? " and rng" : "", fixed,
                  options.transport == VirtioTransport::kMmio ? " (--virtio-transport pci has more)" : "");
   return {};
 }
@@ -349,12 +407,19 @@ std::string_view to_string(VirtioTransport transport) {
   return "?";
 }
 
-std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
-  DiskOptions disk;
+namespace {
+
+// Walks the KEY and KEY=VALUE items after the path of a "PATH,item,..."
+// option (--disk, --share), checking in one place what both check alike, in
+// the order they always have: a flag in `flags` written with a value, then a
+// key given twice. Every item that passes goes to `handle(item, key, value)`
+// (value empty when there is no '='); its first error ends the walk.
+template <typename HandleItem>
+std::expected<void, UsageError> for_each_option_item(std::string_view option, std::string_view text,
+                                                     std::initializer_list<std::string_view> flags,
+                                                     HandleItem&& handle) {
+  std::vector<std::string_view> seen;
   size_t comma = text.find(',');
-  disk.path = std::string(text.substr(0, comma));
-  if (disk.path.empty()) return usage("--disk {}: the path is empty (expected PATH[,ro][,serial=ID][,cache=MODE])", quoted(text));
-  bool seen_ro = false, seen_serial = false, seen_cache = false;
   while (comma != std::string_view::npos) {
     const size_t start = comma + 1;
     comma = text.find(',', start);
@@ -362,24 +427,33 @@ std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
     const size_t eq = item.find('=');
     const std::string_view key = item.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    auto once = [&](bool& seen) -> std::expected<void, UsageError> {
-      if (seen) return usage("--disk {}: {} is given twice", quoted(text), key);
-      seen = true;
-      return {};
-    };
+    if (eq != std::string_view::npos && std::ranges::find(flags, key) != flags.end())
+      return usage("{} {}: {} takes no value", option, quoted(text), key);
+    if (std::ranges::find(seen, key) != seen.end()) return usage("{} {}: {} is given twice", option, quoted(text), key);
+    seen.push_back(key);
+    if (auto r = handle(item, key, value); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
+  DiskOptions disk;
+  const size_t comma = text.find(',');
+  disk.path = std::string(text.substr(0, comma));
+  if (disk.path.empty()) return usage("--disk {}: the path is empty (expected PATH[,ro][,serial=ID][,cache=MODE])", quoted(text));
+  auto items = for_each_option_item("--disk", text, {"ro"}, [&](std::string_view item, std::string_view key,
+                                                                 std::string_view value) -> std::expected<void, UsageError> {
     if (key == "ro") {
-      if (eq != std::string_view::npos) return usage("--disk {}: ro takes no value", quoted(text));
-      if (auto r = once(seen_ro); !r) return std::unexpected(r.error());
       disk.read_only = true;
     } else if (key == "serial") {
-      if (auto r = once(seen_serial); !r) return std::unexpected(r.error());
       if (value.empty()) return usage("--disk {}: serial= needs an id", quoted(text));
       if (value.size() > kMaxDiskSerial)
         return usage("--disk {}: serial {} is {} bytes; a virtio-blk id holds at most {}", quoted(text), quoted(value),
                      value.size(), kMaxDiskSerial);
       disk.serial = std::string(value);
     } else if (key == "cache") {
-      if (auto r = once(seen_cache); !r) return std::unexpected(r.error());
       if (value == "writeback") {
         disk.cache = DiskCache::kWriteback;
       } else if (value == "none") {
@@ -391,18 +465,108 @@ std::expected<DiskOptions, UsageError> parse_disk(std::string_view text) {
       return usage("--disk {}: unknown option {} (expected ro, serial=ID or cache=writeback|none)", quoted(text),
                    quoted(item));
     }
-  }
+    return {};
+  });
+  if (!items) return std::unexpected(items.error());
   return disk;
+}
+
+namespace {
+
+// The last component of `path` once "." and ".." are resolved lexically
+// against the working directory ("root" for /; empty when unknown).
+std::string last_path_component(const std::string& path) {
+  std::string full = path;
+  if (!path.starts_with('/')) {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return {};
+    full = std::string(cwd) + "/" + path;
+  }
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at <= full.size()) {
+    size_t end = full.find('/', at);
+    if (end == std::string::npos) end = full.size();
+    std::string part = full.substr(at, end - at);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    at = end + 1;
+  }
+  return parts.empty() ? std::string("root") : parts.back();
+}
+
+}  // namespace
+
+std::string_view to_string(ShareProto proto) { return proto == ShareProto::k9p ? "9p" : "virtiofs"; }
+
+std::expected<ShareOptions, UsageError> parse_share(std::string_view text) {
+  ShareOptions share;
+  const size_t comma = text.find(',');
+  share.host_dir = std::string(text.substr(0, comma));
+  if (share.host_dir.empty())
+    return usage("--share {}: the directory is empty (expected DIR[,tag=TAG][,ro][,proto=virtiofs|9p])", quoted(text));
+  auto items = for_each_option_item("--share", text, {"ro"}, [&](std::string_view item, std::string_view key,
+                                                                  std::string_view value) -> std::expected<void, UsageError> {
+    if (key == "ro") {
+      share.read_only = true;
+    } else if (key == "tag") {
+      if (value.empty()) return usage("--share {}: tag= needs a name", quoted(text));
+      if (value.size() > kMaxShareTag)
+        return usage("--share {}: tag {} is {} bytes; at most {}", quoted(text), quoted(value), value.size(),
+                     kMaxShareTag);
+      // The guest passes the tag as a mount source: keep it one plain word.
+      for (char c : value)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+          return usage("--share {}: tag {} may hold only letters, digits, '.', '_' and '-'", quoted(text),
+                       quoted(value));
+      share.tag = std::string(value);
+    } else if (key == "proto") {
+      if (value == "virtiofs") {
+        share.proto = ShareProto::kVirtiofs;
+      } else if (value == "9p") {
+        share.proto = ShareProto::k9p;
+      } else {
+        return usage("--share {}: proto={}: expected virtiofs or 9p", quoted(text), quoted(value));
+      }
+    } else {
+      return usage("--share {}: unknown option {} (expected tag=TAG, ro or proto=virtiofs|9p)", quoted(text),
+                   quoted(item));
+    }
+    return {};
+  });
+  if (!items) return std::unexpected(items.error());
+  if (share.tag.empty()) {
+    // "." and "../x" name directories too: take the name they resolve to
+    // lexically (the directory itself is checked when the VM is built).
+    std::string last = last_path_component(share.host_dir);
+    if (last.empty()) return usage("--share {}: cannot derive a tag from it (give one with tag=)", quoted(text));
+    for (char c : last.substr(0, kMaxShareTag))
+      share.tag += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  }
+  return share;
 }
 
 std::expected<Options, UsageError> parse_command_line(std::span<const char* const> args) {
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map vm;
+  // Everything after the first "--" is vmm exec's command, its own options included.
+  std::vector<std::string> argv(args.begin(), args.end());
+  std::vector<std::string> command;
+  bool saw_separator = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] != "--") continue;
+    command.assign(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+    argv.resize(i);
+    saw_separator = true;
+    break;
+  }
   try {
     // No guessing: "--mem" must not silently mean --memory in a script.
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    std::vector<std::string> argv(args.begin(), args.end());
     po::store(po::command_line_parser(argv).options(all_options()).positional(positional).style(style).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
@@ -419,15 +583,24 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
   if (!positional_args.empty()) {
     if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
-    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL)",
+    if (positional_args[0] == "exec") {
+      if (positional_args.size() > 1)
+        return usage("exec: unexpected argument {} (the command goes after --: vmm exec [options] -- CMD ARGS...)",
+                     quoted(positional_args[1]));
+      auto options = parse_vm(vm, true);
+      if (options) options->exec.command = std::move(command);
+      return options;
+    }
+    return usage("unexpected argument {} (commands: vmm --kernel PATH ..., vmm inspect KERNEL, vmm exec)",
                  quoted(positional_args[0]));
   }
+  if (saw_separator) return usage("a command after -- needs vmm exec: vmm exec [options] -- CMD ARGS...");
   return parse_vm(vm);
 }
 
 std::string help_text() {
   std::ostringstream options;
-  options << vm_options() << "\n" << general_options();
+  options << vm_options() << "\n" << exec_options() << "\n" << general_options();
   return fmt::format(
       "vmm — a small KVM micro-VMM that boots Linux kernels to a serial console\n"
       "\n"
@@ -435,6 +608,9 @@ std::string help_text() {
       "  vmm --kernel PATH [options]            boot the kernel in a KVM virtual machine\n"
       "  vmm --kernel PATH [options] --dry-run  lay the VM out without KVM and print it\n"
       "  vmm inspect KERNEL [--json]            show what the loader sees in a kernel file\n"
+      "  vmm exec [options] [-- CMD ARGS...]    run CMD (default: a shell) in a fresh kernel on the host's own\n"
+      "                                         userland (its / shared read-only, tmpfs where programs write,\n"
+      "                                         the working directory kept); exits with CMD's status\n"
       "  vmm --help | --version\n"
       "\n"
       "{}\n"
@@ -455,11 +631,19 @@ std::string help_text() {
       "lines), the entry registers, the boot protocol and the command line. It never opens /dev/kvm,\n"
       "so --arch can be any of the three on any host. It exits 0, 3 when the kernel or initrd cannot\n"
       "be loaded or placed (wrong architecture, --memory too small) or a --disk cannot be opened, or 2\n"
-      "when the --dump-dtb file cannot be written.\n",
+      "when the --dump-dtb file cannot be written.\n"
+      "\n"
+      "vmm exec exits with CMD's status (128+N when a signal N ended it; 126 when CMD cannot be run, 127\n"
+      "when it is not found), {} when --timeout expired, {} when minivmm or the guest kernel failed before\n"
+      "CMD's status came back (bad arguments, an unreadable kernel, no KVM, a panic, a kernel without the\n"
+      "CONFIG_ options exec needs: the message says which) and {} when stopped by SIGINT or SIGTERM.\n"
+      "The default kernel is the host's own, /boot/vmlinuz-$(uname -r); stock distribution kernels get\n"
+      "their virtio, virtio-fs or 9p modules from /lib/modules in a generated initramfs (cached).\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitGuestCrash),
-      static_cast<int>(kExitInternal));
+      static_cast<int>(kExitInternal), static_cast<int>(kExitExecTimeout), static_cast<int>(kExitExecFailed),
+      static_cast<int>(kExitExecInterrupted));
 }
 
 std::string usage_error_line(const UsageError& error) {

@@ -109,8 +109,13 @@ void ConsoleOutput::run() {
   }
 }
 
-ConsoleInput::ConsoleInput(int fd, Room room, Deliver deliver, Quit quit)
-    : fd_(fd), room_(std::move(room)), deliver_(std::move(deliver)), quit_(std::move(quit)) {
+ConsoleInput::ConsoleInput(int fd, Room room, Deliver deliver, Quit quit, bool escape, std::optional<char> eof_char)
+    : fd_(fd),
+      room_(std::move(room)),
+      deliver_(std::move(deliver)),
+      quit_(std::move(quit)),
+      use_escape_(escape),
+      eof_char_(eof_char) {
   if (fd_ < 0) return;
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return;
@@ -132,12 +137,19 @@ void ConsoleInput::stop() {
 void ConsoleInput::run() {
   std::array<char, 512> buffer{};
   bool eof = false;
+  std::string at_eof;
   for (;;) {
     size_t room = room_ ? room_() : buffer.size();
+    if (eof && !at_eof.empty() && room >= at_eof.size()) {
+      deliver_(std::as_bytes(std::span(at_eof.data(), at_eof.size())));
+      delivered_ += at_eof.size();
+      at_eof.clear();
+    }
     bool want_input = !eof && room > 0;
+    bool waiting = want_input || (eof && at_eof.empty());
     pollfd p[2] = {{wake_fd_, POLLIN, 0}, {fd_, static_cast<short>(want_input ? POLLIN : 0), 0}};
     // With no room the guest has not read what it got yet: look again shortly.
-    int r = ::poll(p, want_input ? 2 : 1, want_input || eof ? -1 : 10);
+    int r = ::poll(p, want_input ? 2 : 1, waiting ? -1 : 10);
     if (r < 0 && errno != EINTR) return;
     if (p[0].revents) return;
     if (!want_input || !(p[1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -145,10 +157,17 @@ void ConsoleInput::run() {
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) {
       eof = true;  // the guest gets no more input; Ctrl-A x is gone with it
+      if (eof_char_) at_eof.assign(last_byte_ == '\n' ? 1 : 2, *eof_char_);
       continue;
     }
+    last_byte_ = buffer[static_cast<size_t>(n) - 1];
     std::string to_guest;
-    bool quit = escape_.feed(std::as_bytes(std::span(buffer.data(), static_cast<size_t>(n))), to_guest);
+    bool quit = false;
+    if (use_escape_) {
+      quit = escape_.feed(std::as_bytes(std::span(buffer.data(), static_cast<size_t>(n))), to_guest);
+    } else {
+      to_guest.assign(buffer.data(), static_cast<size_t>(n));
+    }
     if (!to_guest.empty()) {
       deliver_(std::as_bytes(std::span(to_guest.data(), to_guest.size())));
       delivered_ += to_guest.size();

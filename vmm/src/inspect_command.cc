@@ -144,13 +144,22 @@ int run_inspect(const Options& options, std::FILE* out, std::FILE* err) {
   }
   // A bzImage's PVH entry lives in the ELF note of its compressed payload;
   // the PVH boot path unpacks it, so inspect shows what that path would use.
-  if (info->format == loader::KernelFormat::kBzImage && !info->pvh_entry) {
+  // The payload must also be a vmlinux the loader accepts: a damaged one
+  // would otherwise only show as the guest dying in its own decompressor.
+  if (info->format == loader::KernelFormat::kBzImage) {
     auto vmlinux = loader::extract_bzimage_vmlinux(*src);
     if (!vmlinux) {
       fmt::print(err, "{}\n", error_line(options.kernel, vmlinux.error().message));
       return kExitLoad;
     }
-    if (auto elf = loader::inspect_elf(**vmlinux); elf && elf->pvh_entry) info->pvh_entry = elf->pvh_entry;
+    auto elf = loader::inspect_elf(**vmlinux);
+    if (!elf) {
+      fmt::print(err, "{}\n", error_line(options.kernel, loader::with_context(elf.error(),
+                                                                        "bzImage payload is not a loadable x86_64 "
+                                                                        "vmlinux").message));
+      return kExitLoad;
+    }
+    if (!info->pvh_entry) info->pvh_entry = elf->pvh_entry;
   }
   std::string text = options.json ? format_inspect_json(options.kernel, *info) : format_inspect_table(options.kernel, *info);
   fmt::print(out, "{}", text);

@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <exception>
 #include <span>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "vmm/cli.h"
 #include "vmm/dry_run_command.h"
+#include "vmm/exec_command.h"
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
 #include "vmm/run.h"
@@ -23,7 +25,10 @@ int run(int argc, char** argv) {
   auto options = vmm::parse_command_line(std::span(args + (argc > 0 ? 1 : 0), argc > 0 ? argc - 1 : 0));
   if (!options) {
     vmm::write_stderr(vmm::usage_error_line(options.error()));
-    return vmm::kExitUsage;
+    // vmm exec's own status space: its usage errors are its failures.
+    bool exec = false;
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) exec |= std::string_view(argv[i]) == "exec";
+    return exec ? static_cast<int>(vmm::kExitExecFailed) : static_cast<int>(vmm::kExitUsage);
   }
   switch (options->command) {
     case vmm::Command::kHelp:
@@ -38,6 +43,8 @@ int run(int argc, char** argv) {
       return vmm::run_dry_run(*options, stdout, stderr);
     case vmm::Command::kRun:
       return vmm::run_vm(*options);
+    case vmm::Command::kExec:
+      return vmm::run_exec(*options);
   }
   return vmm::kExitInternal;
 }

@@ -129,7 +129,7 @@ ExitEvent event_for(VcpuStop stop) {
 
 }  // namespace
 
-int run_vm(const Options& options) {
+int run_vm(const Options& options, const RunHooks* hooks) {
   BootReport report;
   report.start = process_start_time();
   report.cpus = options.cpus;
@@ -141,6 +141,7 @@ int run_vm(const Options& options) {
     print_error(sink.error());
     return kExitUsage;
   }
+  if (hooks && hooks->console_to_stderr) sink->fd = STDERR_FILENO;
   // The CLI has compiled the pattern once already; a failure here is a bug.
   ConsoleWatch watch(options.expect);
   ExitPolicy policy(options.expect.has_value());
@@ -159,6 +160,7 @@ int run_vm(const Options& options) {
       },
       [&](std::byte b) { batch.push(b, io, flush); },
       [](std::string_view line) { print_error(line); }};
+  if (hooks) sinks.extra_consoles = hooks->extra_consoles;
 
   auto machine = Machine::build(options, std::move(sinks));
   if (!machine) {
@@ -171,7 +173,8 @@ int run_vm(const Options& options) {
   std::vector<Vcpu>& vcpus = m.vcpus();
 
   ConsoleOutput output(sink->fd);
-  RawTerminal terminal(options.console.kind == ConsoleKind::kStdio ? STDIN_FILENO : -1);
+  const bool raw = hooks ? hooks->raw_stdin : options.console.kind == ConsoleKind::kStdio;
+  RawTerminal terminal(raw ? STDIN_FILENO : -1);
   std::vector<std::thread> threads;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer timeout(io);
@@ -196,6 +199,7 @@ int run_vm(const Options& options) {
     if (data.empty()) return;
     auto bytes = std::as_bytes(std::span(data.data(), data.size()));
     output.write(bytes);
+    if (hooks && hooks->console_tap) hooks->console_tap(data);
     bool had_panic = watch.panic().has_value();
     watch.feed(bytes);
     if (watch.expect_matched()) policy.set_expect_matched();
@@ -227,7 +231,15 @@ int run_vm(const Options& options) {
   auto console_uart = m.platform().console();
   auto virtio_console = m.platform().virtio_console();
   auto quit = [&] { asio::post(io, [&] { end(ExitEvent::kQuitKey, "quit with Ctrl-A x"); }); };
-  if (options.console.kind == ConsoleKind::kStdio && virtio_console && console_is_hvc(m.platform().cmdline(options))) {
+  const auto& extra = m.platform().extra_consoles();
+  if (hooks && hooks->input_console >= 0 && static_cast<size_t>(hooks->input_console) < extra.size()) {
+    auto target = extra[static_cast<size_t>(hooks->input_console)];
+    input = std::make_unique<ConsoleInput>(
+        STDIN_FILENO, [target] { return target->input_room(); },
+        [target](std::span<const std::byte> bytes) { target->enqueue_input(bytes); }, quit, hooks->input_escape,
+        hooks->input_eof_char);
+  } else if (options.console.kind == ConsoleKind::kStdio && virtio_console &&
+             console_is_hvc(m.platform().cmdline(options))) {
     input = std::make_unique<ConsoleInput>(
         STDIN_FILENO, [virtio_console] { return virtio_console->input_room(); },
         [virtio_console](std::span<const std::byte> bytes) { virtio_console->enqueue_input(bytes); }, quit);

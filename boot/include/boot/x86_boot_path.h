@@ -35,6 +35,11 @@ struct X86BootRequest {
   uint32_t cpus = 1;
   X86EntryChoice entry = X86EntryChoice::kAuto;
   PlatformDescription platform;       // the devices' AML
+  // Linux entry of a bzImage: decompress the payload and check it is a
+  // loadable vmlinux first (loader::verify_bzimage_payload). The Linux path
+  // itself never reads the payload; without this a damaged one shows only
+  // as the guest dying in its own decompressor.
+  bool verify_bzimage_payload = false;
 };
 
 struct PreparedX86Boot {

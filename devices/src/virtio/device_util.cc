@@ -32,6 +32,40 @@ bool activate_queues(const Activation& activation, uint16_t count, std::string& 
   return true;
 }
 
+void read_config_bytes(std::span<const std::byte> config, uint32_t offset, std::span<std::byte> data) {
+  for (size_t i = 0; i < data.size(); ++i) {
+    const uint64_t at = uint64_t{offset} + i;
+    data[i] = at < config.size() ? config[at] : std::byte{0};
+  }
+}
+
+bool serve_queue(Virtqueue& queue, uint16_t index, TransportHooks& hooks, std::string_view device, uint32_t budget,
+                 const std::function<ChainOutcome(const Chain&)>& handle) {
+  bool ok = true;
+  bool pushed = false;
+  for (; budget > 0; --budget) {
+    std::string error;
+    auto chain = queue.pop(error);
+    if (!chain) {
+      if (!error.empty()) {
+        ok = false;
+        hooks.device_error(fmt::format("{}: queue {}: {}", device, index, error));
+      }
+      break;
+    }
+    const ChainOutcome written = handle(*chain);
+    if (!written) {
+      ok = false;
+      hooks.device_error(fmt::format("{}: {}", device, written.error()));
+      break;
+    }
+    queue.push_used(chain->head, *written);
+    pushed = true;
+  }
+  if (pushed && queue.needs_interrupt()) hooks.signal_used(index);
+  return ok;
+}
+
 uint64_t copy_to_buffers(std::span<const Buffer> buffers, uint64_t offset, std::span<const std::byte> src) {
   uint64_t done = 0;
   for (const Buffer& b : buffers) {

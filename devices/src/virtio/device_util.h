@@ -4,8 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <expected>
+#include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "devices/virtio/virtio_device.h"
@@ -16,6 +19,24 @@ namespace devices::virtio::detail {
 // Activates queues 0..count-1 of `activation` with the negotiated ring
 // features; every one must have been enabled by the driver.
 bool activate_queues(const Activation& activation, uint16_t count, std::string& why);
+
+// Serves a config-space read from the device's config bytes: whatever lies
+// past their end reads as zero (a driver may probe beyond what it knows).
+void read_config_bytes(std::span<const std::byte> config, uint32_t offset, std::span<std::byte> data);
+
+// What a device did with one chain: the bytes it wrote for used.len, or why
+// the chain is broken beyond answering (the device then stops).
+using ChainOutcome = std::expected<uint32_t, std::string>;
+
+// The notify loop every request/response device runs: pops up to `budget`
+// chains (a guest that keeps refilling the ring cannot hold the I/O thread
+// forever; it notifies again), hands each to `handle` and pushes it used,
+// then interrupts if the ring asks for it. A broken ring is reported as
+// "<device>: queue <index>: <error>" and a broken chain as
+// "<device>: <reason>". Returns false after either (the device must fail);
+// the caller holds its own lock throughout.
+bool serve_queue(Virtqueue& queue, uint16_t index, TransportHooks& hooks, std::string_view device, uint32_t budget,
+                 const std::function<ChainOutcome(const Chain&)>& handle);
 
 // Copies min(src.size(), room) bytes into the buffers starting `offset` bytes
 // in; returns how many were copied.

@@ -62,10 +62,7 @@ uint64_t VirtioBlk::device_features() const {
 }
 
 void VirtioBlk::read_config(uint32_t offset, std::span<std::byte> data) {
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = uint64_t{offset} + i;
-    data[i] = at < config_.size() ? config_[at] : std::byte{0};
-  }
+  detail::read_config_bytes(config_, offset, data);
 }
 
 bool VirtioBlk::activate(const Activation& activation, std::string& why) {

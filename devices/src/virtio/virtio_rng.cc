@@ -50,29 +50,19 @@ bool VirtioRng::activate(const Activation& activation, std::string& why) {
 void VirtioRng::notify(uint16_t queue) {
   std::lock_guard lock(mutex_);
   if (!active_ || failed_ || queue != 0) return;
-  bool pushed = false;
-  for (uint32_t budget = queue_->size(); budget > 0; --budget) {
-    std::string error;
-    auto chain = queue_->pop(error);
-    if (!chain) {
-      if (!error.empty()) {
-        failed_ = true;
-        hooks_->device_error(fmt::format("virtio-rng: queue 0: {}", error));
-      }
-      break;
-    }
-    uint32_t written = 0;
-    for (const Buffer& b : chain->writable) {
-      const uint32_t want = std::min(b.len, kMaxBytesPerChain - written);
-      if (want == 0) break;
-      const size_t got = std::min<size_t>(source_(b.host.first(want)), want);
-      written += static_cast<uint32_t>(got);
-      if (got < want) break;
-    }
-    queue_->push_used(chain->head, written);
-    pushed = true;
-  }
-  if (pushed && queue_->needs_interrupt()) hooks_->signal_used(0);
+  const bool ok = detail::serve_queue(
+      *queue_, 0, *hooks_, "virtio-rng", queue_->size(), [this](const Chain& chain) -> detail::ChainOutcome {
+        uint32_t written = 0;
+        for (const Buffer& b : chain.writable) {
+          const uint32_t want = std::min(b.len, kMaxBytesPerChain - written);
+          if (want == 0) break;
+          const size_t got = std::min<size_t>(source_(b.host.first(want)), want);
+          written += static_cast<uint32_t>(got);
+          if (got < want) break;
+        }
+        return written;
+      });
+  if (!ok) failed_ = true;
 }
 
 void VirtioRng::reset() {

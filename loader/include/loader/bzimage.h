@@ -20,4 +20,11 @@ Result<LoadedKernel> load_bzimage(const ImageSource& src, GuestMemory& mem, cons
 Result<std::unique_ptr<ImageSource>> extract_bzimage_vmlinux(const ImageSource& src,
                                                              uint64_t max_size = 1ull << 30);
 
+// Decompresses the payload and checks that it is an x86_64 vmlinux ELF the
+// loader would accept (headers, program headers, segments inside the file),
+// then drops it. The Linux entry never reads the payload itself, the guest's
+// own decompressor does; a damaged one (bytes changed inside the stream, a
+// payload that is not an ELF) would only show as a guest dying early.
+Result<void> verify_bzimage_payload(const ImageSource& src, uint64_t max_size = 1ull << 30);
+
 }  // namespace loader

@@ -242,5 +242,75 @@ TEST(Arm64Image, RefusesAnotherArchByName) {
   EXPECT_TRUE(load(build_arm64_image(), mem, with_arch(Arch::kAarch64)));
 }
 
+
+// ---- issue 13: an Image whose file is shorter than its own header says ----
+
+std::string inspect_message(const std::vector<std::byte>& image, ErrorCode want) {
+  SpanImageSource src(image, "Image");
+  auto r = inspect_arm64_image(src);
+  EXPECT_FALSE(r) << "inspect accepted the cut Image";
+  if (r) return {};
+  EXPECT_EQ(r.error().code, want) << r.error().message;
+  EXPECT_EQ(load_error(image), want);
+  return r.error().message;
+}
+
+TEST(Arm64ImageCut, RefusesFileThatEndsWithTheHeader) {
+  auto image = build_arm64_image(spec_with(0, 0x200000));
+  image.resize(64);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("ends with its 64-byte arm64 Image header"), std::string::npos) << m;
+  EXPECT_NE(m.find("image_size 0x200000 at offset 0x10"), std::string::npos) << m;
+}
+
+TEST(Arm64ImageCut, RefusesFileCutInsideThePeSectionTable) {
+  auto image = build_arm64_image();
+  image.resize(0x60);  // the PE header at 0x40 fits, its section table at 0x58 does not
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("PE section table [0x58, +1 * 40)"), std::string::npos) << m;
+  EXPECT_NE(m.find("NumberOfSections at 0x46"), std::string::npos) << m;
+}
+
+TEST(Arm64ImageCut, RefusesFileCutShortOfItsLastPeSection) {
+  auto whole = build_arm64_image();
+  {
+    SpanImageSource src(whole, "Image");
+    ASSERT_TRUE(inspect_arm64_image(src)) << "the uncut fixture must load";
+  }
+  auto image = whole;
+  image.resize(whole.size() - 0x1000);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("PE section 0 \".text\" (section header at 0x58)"), std::string::npos) << m;
+  EXPECT_NE(m.find(fmt::format("ends at {:#x}, past the end of the {:#x}-byte file", whole.size(), image.size())),
+            std::string::npos)
+      << m;
+}
+
+TEST(Arm64ImageCut, RefusesMzStubWithoutPeSignature) {
+  auto image = build_arm64_image();
+  put_le32(image, 0x40, 0x12345678);
+  std::string m = inspect_message(image, ErrorCode::kInvalidField);
+  EXPECT_NE(m.find("no \"PE\\0\\0\" signature at its PE header offset 0x40 (offset 0x3c)"), std::string::npos) << m;
+}
+
+TEST(Arm64ImageCut, RefusesEntryBranchPastTheEndOfTheFile) {
+  // No EFI stub: code0 is `b primary_entry`; a file cut before its target.
+  auto image = build_arm64_image(spec_with(0, 0x20000, 0xa, false));
+  put_le32(image, 0, 0x14000000u | (0x10000 / 4));  // b +0x10000
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("entry branch at offset 0x0 jumps to file offset 0x10000"), std::string::npos) << m;
+  // The same branch inside a long enough file is fine.
+  image.resize(0x10004);
+  SpanImageSource src(image, "Image");
+  EXPECT_TRUE(inspect_arm64_image(src));
+}
+
+TEST(Arm64ImageCut, RefusesBackwardBranchBeforeTheFile) {
+  auto image = build_arm64_image(spec_with(0, {}, 0xa, false));
+  put_le32(image, 0, 0x17fffff0u);  // b -0x40
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("jumps to file offset 0xffffffffffffffc0"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace loader

@@ -422,5 +422,56 @@ TEST(BzImageExtractReject, OutputAboveMaxSize) {
   expect_error(r.error(), ErrorCode::kTooLarge, {"0x400"});
 }
 
+// ---- issue 13: the payload check inspect, --dry-run (and a boot) make ----
+
+TEST(BzImageVerify, AcceptsAPayloadThatIsALoadableVmlinux) {
+  auto img = build_bzimage();
+  SpanImageSource src(img.bytes, "bz.img");
+  auto r = verify_bzimage_payload(src);
+  EXPECT_TRUE(r) << r.error().message;
+}
+
+TEST(BzImageVerify, RefusesBytesChangedInsideTheXzStream) {
+  auto img = build_bzimage();
+  img.bytes[img.pm_offset + img.payload_offset + img.payload_length / 2] ^= std::byte{0x55};
+  SpanImageSource src(img.bytes, "bz.img");
+  auto r = verify_bzimage_payload(src);
+  ASSERT_FALSE(r);
+  expect_error(r.error(), ErrorCode::kDecompress, {"bzImage payload", "bz.img", "xz"});
+}
+
+TEST(BzImageVerify, RefusesAPayloadThatIsNotAnElf) {
+  BzImageSpec spec;
+  spec.payload_plain = std::vector<std::byte>(0x2000, std::byte{0x90});
+  auto img = build_bzimage(spec);
+  SpanImageSource src(img.bytes, "bz.img");
+  auto r = verify_bzimage_payload(src);
+  ASSERT_FALSE(r);
+  expect_error(r.error(), ErrorCode::kBadMagic, {"ELF magic", "0xe00", "0x2000 bytes"});
+}
+
+TEST(BzImageVerify, RefusesAnElfPayloadTheLoaderWouldRefuse) {
+  BzImageSpec spec;
+  spec.payload_plain = test_support::minimal_elf64();
+  put_le(spec.payload_plain, 0x20, 0x10, 8);  // e_phoff inside the ELF header
+  auto img = build_bzimage(spec);
+  SpanImageSource src(img.bytes, "bz.img");
+  auto r = verify_bzimage_payload(src);
+  ASSERT_FALSE(r);
+  expect_error(r.error(), ErrorCode::kInvalidField,
+               {"bzImage payload is not a loadable x86_64 vmlinux", "bz.img:payload", "e_phoff 0x10"});
+}
+
+TEST(BzImageVerify, RefusesAnElfPayloadForAnotherMachine) {
+  BzImageSpec spec;
+  spec.payload_plain = test_support::minimal_elf64();
+  put_le(spec.payload_plain, 0x12, 183, 2);  // EM_AARCH64
+  auto img = build_bzimage(spec);
+  SpanImageSource src(img.bytes, "bz.img");
+  auto r = verify_bzimage_payload(src);
+  ASSERT_FALSE(r);
+  expect_error(r.error(), ErrorCode::kWrongArch, {"e_machine", "183"});
+}
+
 }  // namespace
 }  // namespace loader

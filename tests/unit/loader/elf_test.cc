@@ -359,6 +359,36 @@ TEST(ElfReject, ProgramHeadersPastEndOfFile) {
   EXPECT_THAT(e.message, AllOf(HasSubstr("e_phoff"), HasSubstr(hex(phoff))));
 }
 
+// Issue 13: a program header table that starts inside the ELF header. The
+// fixture puts one PT_LOAD at e_phoff 0x38 so that the header's last eight
+// bytes double as its p_type (e_phnum 1 | e_shentsize 0 = PT_LOAD) and
+// p_flags (e_shnum | e_shstrndx): the bytes parse, so only the offset rule
+// can refuse it.
+TEST(ElfReject, ProgramHeaderTableOverlapsElfHeader) {
+  ElfImage good = ElfBuilder().add_segment({.paddr = 0x1000000, .content = test_support::pattern_bytes(0x100, 7)})
+                      .entry(0x1000000)
+                      .build();
+  ASSERT_EQ(good.load_phdr_offsets.size(), 1u);
+  ASSERT_EQ(good.get<uint16_t>(test_support::kEhdrPhnum), 1u);
+  {
+    SpanImageSource src(good.bytes, kName);
+    ASSERT_TRUE(inspect_elf(src)) << "the fixture's segment itself must be valid";
+  }
+  ElfImage img = good;
+  auto phdr = good.get<Elf64_Phdr>(good.load_phdr_offsets[0]);
+  phdr.p_flags = 0;  // e_shnum 0, e_shstrndx 0: no section headers claimed
+  constexpr uint64_t kPhoff = 0x38;
+  img.put<Elf64_Phdr>(kPhoff, phdr);
+  img.put<uint64_t>(test_support::kEhdrPhoff, kPhoff);
+  ASSERT_EQ(img.get<uint16_t>(test_support::kEhdrPhnum), 1u) << "p_type must read back as e_phnum 1";
+  ASSERT_EQ(img.get<uint32_t>(kPhoff), uint32_t{PT_LOAD});
+  Error e = inspect_error(img);
+  EXPECT_EQ(e.code, ErrorCode::kInvalidField);
+  EXPECT_THAT(e.message, AllOf(HasSubstr("e_phoff 0x38"), HasSubstr("offset 0x20"), HasSubstr("inside the 0x40-byte ELF header")));
+  GuestMemory mem = make_memory();
+  EXPECT_EQ(load_error(img, mem).code, ErrorCode::kInvalidField);
+}
+
 TEST(ElfReject, ProgramHeaderOffsetWraps) {
   ElfImage img = vmlinux_like().build();
   img.put<uint64_t>(test_support::kEhdrPhoff, ~0ull - 8);

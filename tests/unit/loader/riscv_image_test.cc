@@ -156,5 +156,62 @@ TEST(RiscvImage, RefusesAnotherArchByName) {
   EXPECT_NE(e.message.find("riscv64 kernel, but an aarch64 VM was requested"), std::string::npos) << e.message;
 }
 
+
+// ---- issue 13: an Image whose file is shorter than its own header says ----
+
+std::string inspect_message(const std::vector<std::byte>& image, ErrorCode want) {
+  SpanImageSource src(image, "Image");
+  auto r = inspect_riscv_image(src);
+  EXPECT_FALSE(r) << "inspect accepted the cut Image";
+  if (r) return {};
+  EXPECT_EQ(r.error().code, want) << r.error().message;
+  EXPECT_EQ(load_error(image).code, want);
+  return r.error().message;
+}
+
+TEST(RiscvImageCut, RefusesFileThatEndsWithTheHeader) {
+  auto image = build_riscv_image();
+  image.resize(64);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("ends with its 64-byte riscv Image header (image_size"), std::string::npos) << m;
+}
+
+TEST(RiscvImageCut, RefusesFileCutShortOfItsLastPeSection) {
+  auto whole = build_riscv_image();
+  auto image = whole;
+  image.resize(0x1000);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("PE section 0 \".text\""), std::string::npos) << m;
+  EXPECT_NE(m.find("past the end of the 0x1000-byte file"), std::string::npos) << m;
+}
+
+TEST(RiscvImageCut, RefusesEntryJumpPastTheEndOfTheFile) {
+  RiscvImageSpec spec;
+  spec.mz_stub = false;
+  auto image = build_riscv_image(spec);
+  // jal x0, +0x8000 (`j _start_kernel`): imm[20|10:1|11|19:12] = 0|0|0|0x08.
+  put_le32(image, 0, (0x08u << 12) | 0x06f);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("entry branch at offset 0x0 jumps to file offset 0x8000"), std::string::npos) << m;
+}
+
+TEST(RiscvImageCut, DecodesTheJumpAfterTheMzStub) {
+  auto image = build_riscv_image();
+  // c.li s4,-13 ("MZ") then `j +0x4000` at offset 2, like head.S with CONFIG_EFI.
+  const uint32_t j = (0x04u << 12) | 0x06f;
+  image[2] = std::byte(j & 0xff);
+  image[3] = std::byte((j >> 8) & 0xff);
+  image[4] = std::byte((j >> 16) & 0xff);
+  image[5] = std::byte(j >> 24);
+  {
+    SpanImageSource src(image, "Image");
+    auto r = inspect_riscv_image(src);
+    EXPECT_TRUE(r) << r.error().message;  // 0x4002 is inside the 0x5040-byte file
+  }
+  image.resize(0x3000);
+  std::string m = inspect_message(image, ErrorCode::kTruncated);
+  EXPECT_NE(m.find("entry branch at offset 0x2 jumps to file offset 0x4002"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace loader

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -388,6 +391,84 @@ TEST(Cli, BadDiskSpecsAreUsageErrorsNamingThem) {
               HasSubstr("--disk 'a.img': the image is given twice"));
 }
 
+TEST(Cli, SharesAreRepeatableWithTagsAndProtocols) {
+  auto o = parse_ok({"--kernel", "k", "--share", "/srv/data/", "--share", "/,ro,proto=9p", "--share",
+                     "/home/u/src,tag=code,proto=virtiofs", "--share", "/tmp/a b+c"});
+  ASSERT_EQ(o.shares.size(), 4u);
+  EXPECT_EQ(o.shares[0].host_dir, "/srv/data/");
+  EXPECT_EQ(o.shares[0].tag, "data");  // the last component, trailing '/' ignored
+  EXPECT_FALSE(o.shares[0].read_only);
+  EXPECT_EQ(o.shares[0].proto, ShareProto::kVirtiofs);
+  EXPECT_EQ(o.shares[1].tag, "root");
+  EXPECT_TRUE(o.shares[1].read_only);
+  EXPECT_EQ(o.shares[1].proto, ShareProto::k9p);
+  EXPECT_EQ(o.shares[2].tag, "code");
+  EXPECT_EQ(o.shares[3].tag, "a_b_c");  // made one plain word
+}
+
+TEST(Cli, ShareTagOfADotPathIsTheDirectorysName) {
+  auto share = parse_share(".");
+  ASSERT_TRUE(share.has_value());
+  char buf[4096];
+  ASSERT_NE(::getcwd(buf, sizeof buf), nullptr);
+  std::string cwd = buf;
+  std::string name = cwd == "/" ? "root" : cwd.substr(cwd.rfind('/') + 1);
+  EXPECT_EQ(share->tag.size(), std::min(name.size(), kMaxShareTag));
+  EXPECT_EQ(parse_share("/a/b/../c/./").value().tag, "c");
+  EXPECT_EQ(parse_share("/..").value().tag, "root");
+}
+
+TEST(Cli, BadShareSpecsAreUsageErrorsNamingThem) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", ""}), HasSubstr("--share '': the directory is empty"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,rw"}), HasSubstr("unknown option 'rw'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,proto=nfs"}), HasSubstr("proto='nfs': expected virtiofs or 9p"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,tag="}), HasSubstr("tag= needs a name"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,tag=a b"}), HasSubstr("may hold only letters"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,tag=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}),
+              HasSubstr("is 37 bytes; at most 36"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "d,ro,ro"}), HasSubstr("ro is given twice"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--share", "/a/x", "--share", "/b/x"}),
+              HasSubstr("tag 'x' is already used by '/a/x'"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "none", "--share", "d"}),
+              HasSubstr("--share needs virtio"));
+  EXPECT_THAT(parse_error({"inspect", "k", "--share", "d"}), HasSubstr("inspect: --share does not apply"));
+}
+
+TEST(Cli, SharesCountAgainstTheVirtioSlots) {
+  // x86 mmio: console + rng + 3 more devices fit.
+  EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--disk", "a",
+                           "--share", "/x", "--share", "/y", "--share", "/z"}),
+              HasSubstr("1 disks and 3 shares do not fit"));
+}
+
+TEST(Cli, ExecTakesItsCommandAfterTheSeparatorWithItsOwnOptions) {
+  auto o = parse_ok({"exec", "--fs", "9p", "--share", "/srv", "--verbose", "--modules", "/m", "--", "sh", "-c",
+                     "exit 7", "--kernel", "--"});
+  EXPECT_EQ(o.command, Command::kExec);
+  EXPECT_TRUE(o.kernel.empty());  // the host's own, found at run time
+  EXPECT_EQ(o.exec.fs, ShareProto::k9p);
+  EXPECT_TRUE(o.exec.verbose);
+  EXPECT_EQ(o.exec.modules.value(), "/m");
+  ASSERT_EQ(o.shares.size(), 1u);
+  // Everything after the first -- is the command's, options and -- included.
+  EXPECT_EQ(o.exec.command, (std::vector<std::string>{"sh", "-c", "exit 7", "--kernel", "--"}));
+  auto shell = parse_ok({"exec", "--kernel", "k"});
+  EXPECT_EQ(shell.kernel, "k");
+  EXPECT_TRUE(shell.exec.command.empty());
+  EXPECT_EQ(shell.exec.fs, ShareProto::kVirtiofs);
+}
+
+TEST(Cli, ExecRefusesWhatItMakesItselfAndOthersRefuseItsOptions) {
+  EXPECT_THAT(parse_error({"exec", "--cmdline", "x"}), HasSubstr("exec: --cmdline does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--initrd", "x"}), HasSubstr("exec: --initrd does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--dry-run"}), HasSubstr("exec: --dry-run does not apply"));
+  EXPECT_THAT(parse_error({"exec", "--fs", "nfs"}), HasSubstr("--fs 'nfs': expected virtiofs or 9p"));
+  EXPECT_THAT(parse_error({"exec", "ls"}), HasSubstr("the command goes after --"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--fs", "9p"}), HasSubstr("--fs applies to `vmm exec` only"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--verbose"}), HasSubstr("--verbose applies to `vmm exec` only"));
+  EXPECT_THAT(parse_error({"--kernel", "k", "--", "ls"}), HasSubstr("a command after -- needs vmm exec"));
+}
+
 TEST(Cli, BadTransportIsAUsageError) {
   EXPECT_THAT(parse_error({"--kernel", "k", "--virtio-transport", "ccw"}),
               HasSubstr("--virtio-transport 'ccw': expected none, pci or mmio"));
@@ -401,7 +482,7 @@ TEST(Cli, MoreDisksThanVirtioMmioSlotsIsAUsageError) {
             3u);
   EXPECT_THAT(parse_error({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--disk", "a",
                            "--disk", "b", "--disk", "c", "--disk", "d"}),
-              HasSubstr("4 disks do not fit"));
+              HasSubstr("4 disks and 0 shares do not fit"));
   // Without the rng there is room for the fourth.
   EXPECT_EQ(parse_ok({"--kernel", "k", "--arch", "x86_64", "--dry-run", "--virtio-transport", "mmio", "--no-rng",
                       "--disk", "a", "--disk", "b", "--disk", "c", "--disk", "d"})

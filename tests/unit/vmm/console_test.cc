@@ -165,5 +165,35 @@ TEST(ConsoleInput, CtrlAXQuits) {
   EXPECT_EQ(uart.guest_reads(2), "ls");
 }
 
+TEST(ConsoleInput, DataOnStdinEndsWithTheEofCharacterAndNoEscape) {
+  // A complete last line: one Ctrl-D is an end of file to the guest's tty.
+  {
+    Pipe p;
+    const char data[] = {'a', 0x01, 'x', '\n'};  // Ctrl-A x is data here, not a quit
+    ASSERT_EQ(::write(p.fds[1], data, sizeof data), 4);
+    p.close_end(1);
+    FakeUart uart;
+    bool quit = false;
+    ConsoleInput input(
+        p.fds[0], [&] { return uart.room(); }, [&](std::span<const std::byte> b) { uart.deliver(b); },
+        [&] { quit = true; }, false, '\x04');
+    EXPECT_EQ(uart.guest_reads(5), std::string("a\x01x\n\x04"));
+    input.stop();
+    EXPECT_FALSE(quit);
+  }
+  // A partial last line: the first Ctrl-D only ends the line, the second is the end of file.
+  {
+    Pipe p;
+    ASSERT_EQ(::write(p.fds[1], "ab", 2), 2);
+    p.close_end(1);
+    FakeUart uart;
+    ConsoleInput input(
+        p.fds[0], [&] { return uart.room(); }, [&](std::span<const std::byte> b) { uart.deliver(b); }, [] {}, false,
+        '\x04');
+    EXPECT_EQ(uart.guest_reads(4), "ab\x04\x04");
+    input.stop();
+  }
+}
+
 }  // namespace
 }  // namespace vmm

@@ -537,6 +537,69 @@ TEST_F(DryRun, X86KernelForAarch64IsALoadErrorNamingBothArches) {
   EXPECT_THAT(r.err, HasSubstr("aarch64"));
 }
 
+// Issue 13: the Linux entry never reads a bzImage's payload, the guest's
+// own decompressor does; the dry run (and inspect) decompress and check it.
+TEST_F(DryRun, DamagedBzImagePayloadIsALoadErrorForTheLinuxEntry) {
+  auto bz = test_support::build_bzimage();
+  bz.bytes[bz.pm_offset + bz.payload_offset + bz.payload_length / 2] ^= std::byte{0x55};
+  std::string file = write_file("bzImage", bz.bytes);
+  for (const char* boot : {"linux", "auto"}) {
+    auto r = run({"--kernel", file, "--arch", "x86_64", "--boot", boot, "--dry-run"});
+    EXPECT_EQ(r.exit_code, kExitLoad) << boot << ": " << r.out;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_THAT(r.err, StartsWith("vmm: " + file + ": bzImage payload"));
+    EXPECT_THAT(r.err, HasSubstr("xz"));
+  }
+  auto i = run({"inspect", file});
+  EXPECT_EQ(i.exit_code, kExitLoad);
+  EXPECT_EQ(i.out, "");
+  EXPECT_THAT(i.err, HasSubstr("bzImage payload"));
+}
+
+TEST_F(DryRun, BzImagePayloadThatIsNotAnElfIsALoadError) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = std::vector<std::byte>(0x2000, std::byte{0x90});
+  std::string file = write_file("bzImage", test_support::build_bzimage(spec).bytes);
+  auto r = run({"--kernel", file, "--arch", "x86_64", "--boot", "linux", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitLoad) << r.out;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_THAT(r.err, StartsWith("vmm: " + file + ": "));
+  EXPECT_THAT(r.err, HasSubstr("do not start with the ELF magic"));
+  auto i = run({"inspect", file});
+  EXPECT_EQ(i.exit_code, kExitLoad);
+  EXPECT_THAT(i.err, HasSubstr("do not start with the ELF magic"));
+}
+
+TEST_F(DryRun, BzImageWithAnElfPayloadTheLoaderRefusesIsALoadError) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = test_support::minimal_elf64();
+  test_support::put_le(spec.payload_plain, 0x20, 0x10, 8);  // e_phoff inside the ELF header
+  std::string file = write_file("bzImage", test_support::build_bzimage(spec).bytes);
+  auto r = run({"--kernel", file, "--arch", "x86_64", "--boot", "linux", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitLoad) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("bzImage payload is not a loadable x86_64 vmlinux"));
+  EXPECT_THAT(r.err, HasSubstr("e_phoff 0x10"));
+  auto i = run({"inspect", file});
+  EXPECT_EQ(i.exit_code, kExitLoad);
+  EXPECT_THAT(i.err, HasSubstr("e_phoff 0x10"));
+}
+
+// Cut Images (issue 13): refused by the dry run and inspect, not planned.
+TEST_F(DryRun, CutArm64ImageIsALoadError) {
+  auto image = test_support::build_arm64_image();
+  image.resize(image.size() / 2);
+  std::string file = write_file("Image", image);
+  auto r = run({"--kernel", file, "--arch", "aarch64", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitLoad) << r.out;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("PE section 0 \".text\""));
+  EXPECT_THAT(r.err, HasSubstr("the file is cut short"));
+  auto i = run({"inspect", file});
+  EXPECT_EQ(i.exit_code, kExitLoad);
+  EXPECT_THAT(i.err, HasSubstr("the file is cut short"));
+}
+
 TEST_F(DryRun, RealX86KernelForAarch64IsALoadError) {
   auto path = kernel("amd64");
   if (!path) GTEST_SKIP() << "kernel not fetched (run scripts/fetch_kernels.sh)";
@@ -637,6 +700,21 @@ TEST_F(DryRun, MissingDiskIsALoadErrorNamingIt) {
     EXPECT_THAT(r.err, HasSubstr(missing)) << arch;
     EXPECT_TRUE(r.out.empty()) << "nothing is planned";
   }
+}
+
+TEST_F(DryRun, ShareBecomesAVirtioFsDeviceOrAUsageError) {
+  std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
+  std::string dir = (tmp_ / "shared").string();
+  std::filesystem::create_directory(dir);
+  auto ok = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--share", dir + ",tag=data",
+                 "--dry-run"});
+  ASSERT_EQ(ok.exit_code, kExitOk) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("virtio-fs"));
+  std::string file = write_file("not-a-dir", std::vector<std::byte>(16));
+  auto bad = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--share", file, "--dry-run"});
+  EXPECT_EQ(bad.exit_code, kExitUsage) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("--share"));
+  EXPECT_THAT(bad.err, HasSubstr("not a directory"));
 }
 
 TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {

@@ -194,6 +194,54 @@ TEST_F(VmmBinary, InspectGarbage) {
   expect_load_error(run({"inspect", path, "--json"}), path);
 }
 
+// vmm exec's failures before the guest runs: 125 and a message naming what is missing.
+TEST_F(VmmBinary, ExecWithAMissingKernelFailsWith125NamingIt) {
+  auto r = run({"exec", "--kernel", (tmp_ / "nope").string(), "--", "true"});
+  EXPECT_EQ(r.exit_code, kExitExecFailed);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("vmm exec: --kernel " + (tmp_ / "nope").string()));
+}
+
+TEST_F(VmmBinary, ExecUsageErrorsAreItsFailuresToo) {
+  auto r = run({"exec", "--fs", "nfs"});
+  EXPECT_EQ(r.exit_code, kExitExecFailed);
+  EXPECT_THAT(r.err, HasSubstr("--fs 'nfs': expected virtiofs or 9p"));
+}
+
+TEST_F(VmmBinary, ExecNamesTheConfigOptionsAModuleTreeLacks) {
+  test_support::BzImageSpec spec;
+  std::string kernel = write_fixture("bzImage", test_support::build_bzimage(spec).bytes);
+  auto modules = tmp_ / "modules";
+  std::filesystem::create_directories(modules / "kernel");
+  // virtio_pci and virtio_console exist; neither virtiofs nor 9p does.
+  std::ofstream(modules / "modules.dep") << "kernel/virtio_pci.ko:\nkernel/virtio_console.ko:\n";
+  std::ofstream(modules / "kernel/virtio_pci.ko") << "x";
+  std::ofstream(modules / "kernel/virtio_console.ko") << "x";
+  auto fs = run({"exec", "--kernel", kernel, "--modules", modules.string(), "--", "true"});
+  EXPECT_EQ(fs.exit_code, kExitExecFailed) << fs.err;
+  EXPECT_THAT(fs.err, HasSubstr("lacks what vmm exec needs: CONFIG_VIRTIO_FS"));
+  auto p9 = run({"exec", "--fs", "9p", "--kernel", kernel, "--modules", modules.string(), "--", "true"});
+  EXPECT_EQ(p9.exit_code, kExitExecFailed) << p9.err;
+  EXPECT_THAT(p9.err, HasSubstr("CONFIG_NET_9P_VIRTIO CONFIG_9P_FS"));
+  auto bad = run({"exec", "--kernel", kernel, "--modules", (tmp_ / "none").string(), "--", "true"});
+  EXPECT_EQ(bad.exit_code, kExitExecFailed);
+  EXPECT_THAT(bad.err, HasSubstr("--modules " + (tmp_ / "none").string()));
+}
+
+TEST_F(VmmBinary, ExecWithoutItsGuestInitSaysWhereItLooked) {
+  test_support::BzImageSpec spec;
+  std::string kernel = write_fixture("bzImage", test_support::build_bzimage(spec).bytes);
+  auto modules = tmp_ / "modules";
+  std::filesystem::create_directories(modules);
+  std::ofstream(modules / "modules.dep") << "";
+  std::ofstream(modules / "modules.builtin") << "kernel/virtio_pci.ko\nkernel/virtio_console.ko\nkernel/virtiofs.ko\n";
+  ::setenv("MINIVMM_EXEC_INIT", (tmp_ / "no-init").c_str(), 1);
+  auto r = run({"exec", "--kernel", kernel, "--modules", modules.string(), "--", "true"});
+  ::unsetenv("MINIVMM_EXEC_INIT");
+  EXPECT_EQ(r.exit_code, kExitExecFailed);
+  EXPECT_THAT(r.err, HasSubstr("the guest init " + (tmp_ / "no-init").string() + " is missing"));
+}
+
 TEST_F(VmmBinary, InspectBzImage) {
   test_support::BzImageSpec spec;
   auto image = test_support::build_bzimage(spec);

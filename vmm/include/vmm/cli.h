@@ -19,6 +19,7 @@ enum class Command {
   kRun,      // vmm --kernel K [options]
   kDryRun,   // vmm --kernel K [options] --dry-run
   kInspect,  // vmm inspect KERNEL [--json]
+  kExec,     // vmm exec [options] [-- CMD ARGS...]
   kHelp,     // vmm --help
   kVersion,  // vmm --version
 };
@@ -47,10 +48,32 @@ struct DiskOptions {
 };
 inline constexpr size_t kMaxDiskSerial = 20;
 
+// One --share HOSTDIR[,tag=TAG][,ro][,proto=virtiofs|9p]: a host directory the
+// VMM serves itself (virtio-fs or virtio-9p); the guest mounts it by its tag.
+enum class ShareProto { kVirtiofs, k9p };
+struct ShareOptions {
+  std::string host_dir;
+  std::string tag;  // given, or derived from host_dir's last component ("root" for /)
+  bool read_only = false;
+  ShareProto proto = ShareProto::kVirtiofs;
+};
+// virtio-fs's config field holds 36 bytes; 9p takes the same limit so a tag
+// works with either protocol.
+inline constexpr size_t kMaxShareTag = 36;
+
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint64_t kDefaultMemory = 512ull << 20;
 inline constexpr uint32_t kMaxCpus = 254;  // x86: 8-bit APIC ids, 0xff is broadcast
+
+// What `vmm exec` adds (DESIGN.md §10).
+struct ExecOptions {
+  std::vector<std::string> command;  // empty: an interactive shell
+  ShareProto fs = ShareProto::kVirtiofs;  // how the host's root (and every --share) reaches the guest
+  bool verbose = false;                   // show the guest kernel's console on stderr
+  std::optional<std::string> modules;     // a /lib/modules/VERSION tree (default: the kernel's own version's)
+  std::string append;                     // extra kernel command-line words
+};
 
 // Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
 // the dry run and inspect read it (one type, so nothing is lost in a copy).
@@ -74,8 +97,10 @@ struct Options {
   bool json = false;
   std::string kvm_device = "/dev/kvm";
   std::vector<DiskOptions> disks;  // virtio-blk, in the order given
+  std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
+  ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)
 };
 
 struct UsageError {
@@ -100,6 +125,10 @@ std::string_view to_string(BootMode mode);
 std::string_view to_string(VirtioTransport transport);
 // One --disk value (without the option name), as a usage error naming it.
 std::expected<DiskOptions, UsageError> parse_disk(std::string_view text);
+std::string_view to_string(ShareProto proto);
+// One --share value (without the option name). The tag, when not given, is
+// host_dir's last component with anything outside [A-Za-z0-9._-] made '_'.
+std::expected<ShareOptions, UsageError> parse_share(std::string_view text);
 
 std::string help_text();
 // What main() prints for a usage error: "vmm: MESSAGE (see vmm --help)\n".

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -94,7 +95,11 @@ class ConsoleInput {
   using Deliver = std::function<void(std::span<const std::byte>)>;
   using Quit = std::function<void()>;
 
-  ConsoleInput(int fd, Room room, Deliver deliver, Quit quit);
+  // `escape`: Ctrl-A x quits. `eof_char`: once fd ends, the guest gets this
+  // terminal end-of-file character (Ctrl-D) — twice after a partial line,
+  // since the first only ends that line.
+  ConsoleInput(int fd, Room room, Deliver deliver, Quit quit, bool escape = true,
+               std::optional<char> eof_char = std::nullopt);
   ~ConsoleInput();
   ConsoleInput(const ConsoleInput&) = delete;
   ConsoleInput& operator=(const ConsoleInput&) = delete;
@@ -111,6 +116,9 @@ class ConsoleInput {
   Quit quit_;
   int wake_fd_ = -1;  // eventfd: stop() wakes the poll
   ConsoleEscape escape_;
+  bool use_escape_;
+  std::optional<char> eof_char_;
+  char last_byte_ = '\n';
   std::atomic<uint64_t> delivered_{0};
   std::thread thread_;
 };

@@ -16,4 +16,12 @@ enum ExitCode : int {
   kExitInternal = 70,    // a bug in minivmm
 };
 
+// vmm exec passes the command's own status through, so its failures take
+// the values timeout(1) and docker run use for theirs.
+enum ExecExitCode : int {
+  kExitExecTimeout = 124,      // --timeout expired
+  kExitExecFailed = 125,       // minivmm or the guest kernel failed before the command's status came back
+  kExitExecInterrupted = 130,  // SIGINT/SIGTERM (as a shell reports an interrupted command)
+};
+
 }  // namespace vmm

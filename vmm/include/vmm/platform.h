@@ -28,6 +28,9 @@ struct PlatformSinks {
   devices::MachineControl control;                 // guest poweroff/reset requests (vCPU threads)
   std::function<void(std::byte)> console_output;  // the console UART's and virtio-console's bytes (vCPU threads)
   std::function<void(std::string_view)> log = nullptr;  // one line about a device (a virtio device needing a reset); may be empty
+  // One more virtio-console per entry (hvc1, hvc2, ... after hvc0), each with
+  // its own output (called on the device's I/O thread): vmm exec's stdout and stderr.
+  std::vector<std::function<void(std::span<const std::byte>)>> extra_consoles = {};
 };
 
 class Platform {
@@ -66,12 +69,18 @@ class Platform {
   void set_virtio_console(std::shared_ptr<devices::virtio::VirtioConsole> console) {
     virtio_console_ = std::move(console);
   }
+  // The consoles made for PlatformSinks::extra_consoles, in the same order.
+  const std::vector<std::shared_ptr<devices::virtio::VirtioConsole>>& extra_consoles() const { return extra_consoles_; }
+  void add_extra_console(std::shared_ptr<devices::virtio::VirtioConsole> console) {
+    extra_consoles_.push_back(std::move(console));
+  }
 
  private:
   devices::Bus pio_;
   devices::Bus mmio_;
   std::vector<std::shared_ptr<devices::PlatformDevice>> devices_;
   std::shared_ptr<devices::virtio::VirtioConsole> virtio_console_;
+  std::vector<std::shared_ptr<devices::virtio::VirtioConsole>> extra_consoles_;
 };
 
 // What an x86_64 boot loads, for options on this platform (the real boot and the dry run alike).
@@ -79,11 +88,14 @@ boot::X86BootRequest x86_boot_request(const Options& options, const Platform& pl
 
 // The devices a guest of `arch` gets. The virtio devices read and write
 // `memory`, which must outlive the platform. Errors about something the user
-// named (an unopenable --disk) start with the option's name: they are load
-// errors (exit 3), every other one is a bug.
+// named (an unopenable --disk, a --share that is no directory) start with the
+// option's name; every other one is a bug.
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory);
-bool is_user_input_error(const Error& error);
+// The exit code for an error about something the user named: 3 for a disk
+// (issue 10: a load error), 2 for a share (a bad argument, like the tag
+// checks); 0 when `message` is not about user input.
+int user_input_exit_code(std::string_view message);
 // Whether the guest's /dev/console is a virtio console (the last console= on
 // `cmdline` names hvcN): host input then goes there instead of the UART.
 bool console_is_hvc(std::string_view cmdline);
