@@ -102,7 +102,10 @@ po::options_description exec_options() {
       ("modules", po::value<std::string>()->value_name("DIR"),
        "the kernel's modules, a /lib/modules/VERSION tree (default: /lib/modules/ and the kernel's version)")
       ("append", po::value<std::string>()->value_name("STR"), "extra words for the guest kernel's command line")
-      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr");
+      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr")
+      ("save-initrd", po::value<std::string>()->value_name("FILE"),
+       "write the initrd this run would boot to FILE, print the kernel and its command line, and stop (to run the "
+       "same guest under another VMM)");
   return desc;
 }
 
@@ -191,8 +194,12 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
     }
     options.exec.verbose = vm["verbose"].as<bool>();
     if (vm.count("append")) options.exec.append = vm["append"].as<std::string>();
+    if (vm.count("save-initrd")) {
+      options.exec.save_initrd = vm["save-initrd"].as<std::string>();
+      if (options.exec.save_initrd->empty()) return usage("--save-initrd: the path is empty");
+    }
   } else {
-    for (const auto& name : {"fs", "modules", "append"})
+    for (const auto& name : {"fs", "modules", "append", "save-initrd"})
       if (vm.count(name)) return usage("--{} applies to `vmm exec` only", name);
     if (vm["verbose"].as<bool>()) return usage("--verbose applies to `vmm exec` only");
   }

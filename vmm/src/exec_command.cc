@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <span>
 
 #include <fmt/format.h>
@@ -225,6 +227,25 @@ int run_exec(const Options& options) {
   run.cmdline = fmt::format("console=hvc0 {}panic=-1 rdinit=/init{}{}", options.exec.verbose ? "" : "quiet ",
                             options.exec.append.empty() ? "" : " ", options.exec.append);
   run.console = {ConsoleKind::kNone, {}};
+
+  if (options.exec.save_initrd) {
+    const std::string& path = *options.exec.save_initrd;
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file << *base << runpart;
+    file.close();
+    const bool ok = !file.fail();
+    ::close(memfd);
+    if (!ok) {
+      say(fmt::format("--save-initrd {}: {}", path, std::strerror(errno)));
+      return kExitExecFailed;
+    }
+    // What a peer needs besides the initrd: the kernel, its command line and
+    // the shares with their tags (hvc0..2 are the status, stdout and stderr).
+    fmt::print("kernel {}\ncmdline {}\n", run.kernel, run.cmdline.value_or(""));
+    for (const ShareOptions& share : run.shares)
+      fmt::print("share {} {} {}\n", share.tag, share.read_only ? "ro" : "rw", share.host_dir);
+    return std::fflush(stdout) == 0 ? 0 : kExitExecFailed;
+  }
 
   exec::GuestReport report;
   RunHooks hooks;

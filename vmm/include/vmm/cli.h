@@ -73,6 +73,10 @@ struct ExecOptions {
   bool verbose = false;                   // show the guest kernel's console on stderr
   std::optional<std::string> modules;     // a /lib/modules/VERSION tree (default: the kernel's own version's)
   std::string append;                     // extra kernel command-line words
+  // Write the initrd this run would boot to this file, print the kernel and
+  // its command line, and stop: another VMM can then run the very same guest
+  // (scripts/bench_exec.sh runs it under QEMU).
+  std::optional<std::string> save_initrd;
 };
 
 // Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
