@@ -5,7 +5,7 @@
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
   disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx \
-  exec-virtiofs exec-9p exec-missing-command debian-login
+  exec-virtiofs exec-9p exec-missing-command exec-shell debian-login
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -30,9 +30,14 @@ step console-shell-hvc0 l2_hvc0_shell shell-x86
 step disk-root-mptable-intx l2_disk_boot_mptable mptable-x86
 # vmm exec (lib_exec_l2.sh) with the generic Debian kernel and its modules:
 # L1's root as the guest's, shares over virtio-fs and over 9p.
+# virtio-fs as an unprivileged user (uid 1000, only /dev/kvm opened to it):
+# the guest's file in the share must be that user's.
+export EXEC_USER=1000:1000
 step exec-virtiofs      l2_exec_shares virtiofs
+unset EXEC_USER
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
+step exec-shell         l2_exec_shell
 # A real distribution: the debootstrap bookworm image of build_debian_image.sh
 # (L1's third disk, after lib_disk_l2.sh's two) boots with systemd to its
 # login prompt on the serial console, and a console login runs a command.
