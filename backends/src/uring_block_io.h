@@ -18,6 +18,17 @@ namespace backends {
 
 class FileBlockBackend;
 
+// Sets up `ring` so that it can do nothing but READV and WRITEV, with
+// completions signalled on `event_fd`. io_uring requests run in the
+// kernel's own workers, out of reach of the submitting thread's seccomp
+// filter, so the ring carries its own allow-list
+// (IORING_REGISTER_RESTRICTIONS): no open, connect or anything else a
+// compromised I/O thread could queue. (Not a fixed file: a registered file
+// outlives the ring's teardown, and with it the image's OFD lock, so a
+// reopen right after a close would be refused.) Returns 0 or -errno; on
+// failure the ring is torn down.
+int setup_restricted_ring(io_uring& ring, unsigned entries, int event_fd);
+
 class UringBlockIo final : public devices::virtio::AsyncBlockIo {
  public:
   // Unaligned O_DIRECT transfers up to this size use a pooled bounce buffer;

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <map>
 #include <vector>
 
+#include "../../../backends/src/uring_block_io.h"
 #include "backends/file_block_backend.h"
 
 namespace backends {
@@ -228,7 +230,7 @@ TEST_F(UringBlockIoTest, FallsBackToSynchronousWhenIoUringIsRefused) {
         auto b = FileBlockBackend::open(image);
         if (!b) std::_Exit(2);
         if ((*b)->async_io() != nullptr) std::_Exit(3);
-        if ((*b)->io_engine().find("io_uring_queue_init") == std::string::npos) std::_Exit(4);
+        if ((*b)->io_engine().find("io_uring (restricted to reads and writes)") == std::string::npos) std::_Exit(4);
         std::vector<std::byte> buf(512);
         std::span<std::byte> part[1] = {buf};
         if (!(*b)->read_at(4096, part) || static_cast<uint8_t>(buf[7]) != pattern(4096 + 7)) std::_Exit(5);
@@ -239,6 +241,43 @@ TEST_F(UringBlockIoTest, FallsBackToSynchronousWhenIoUringIsRefused) {
         std::_Exit(0);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// The ring reads and writes and does nothing else: an SQE that is not
+// READV/WRITEV completes with -EACCES without the kernel doing it.
+TEST_F(UringBlockIoTest, RingMayOnlyReadAndWrite) {
+  int disk = ::open(image.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(disk, 0);
+  int event_fd = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(event_fd, 0);
+  io_uring ring{};
+  ASSERT_EQ(setup_restricted_ring(ring, 8, event_fd), 0);
+  std::vector<std::byte> buf(4096);
+  iovec iov{buf.data(), buf.size()};
+  auto run = [&](auto prep) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    prep(sqe);
+    EXPECT_EQ(io_uring_submit(&ring), 1);
+    io_uring_cqe* cqe = nullptr;
+    EXPECT_EQ(io_uring_wait_cqe(&ring, &cqe), 0);
+    int res = cqe ? cqe->res : -9999;
+    if (cqe) io_uring_cqe_seen(&ring, cqe);
+    return res;
+  };
+  EXPECT_EQ(run([&](io_uring_sqe* sqe) { io_uring_prep_readv(sqe, disk, &iov, 1, 8192); }), 4096);
+  EXPECT_EQ(static_cast<uint8_t>(buf[5]), pattern(8192 + 5));
+  EXPECT_EQ(run([&](io_uring_sqe* sqe) { io_uring_prep_writev(sqe, disk, &iov, 1, 0); }), 4096);
+  EXPECT_EQ(run([&](io_uring_sqe* sqe) {
+              io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
+            }),
+            -EACCES)
+      << "an operation other than READV/WRITEV";
+  EXPECT_EQ(run([&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, disk, buf.data(), 512, 0); }), -EACCES)
+      << "READ is not on the list either";
+  EXPECT_EQ(run([&](io_uring_sqe* sqe) { io_uring_prep_fsync(sqe, disk, 0); }), -EACCES) << "nor FSYNC";
+  io_uring_queue_exit(&ring);
+  ::close(event_fd);
+  ::close(disk);
 }
 
 }  // namespace
