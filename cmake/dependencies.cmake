@@ -31,10 +31,7 @@ pkg_check_modules(LZO2 REQUIRED IMPORTED_TARGET lzo2)
 # libpcre2-8.a under MINIVMM_STATIC like the others.
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # virtio-blk reads and writes on io_uring (backends/). A C library: its .a
-# links in both static cross builds.
-# virtio-blk I/O on io_uring. The riscv64 cross build turns it off: linking
-# trixie's liburing objects' users statically crashes bookworm's riscv64 ld
-# 2.40 (SIGSEGV); that build's disks use the synchronous engine.
+# links in both static cross builds. Off: the synchronous engine alone.
 option(MINIVMM_IO_URING "virtio-blk I/O on io_uring (liburing)" ON)
 if(MINIVMM_IO_URING)
   pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)

@@ -127,6 +127,8 @@ exec_qemu() {
               -chardev "file,id=hvc2,path=$dir/stderr" -device virtconsole,bus=vs.0,chardev=hvc2)
   local machine=$QEMU_TUNED_MACHINE,pcie=on
   local daemons=() n=0 tag mode path
+  # A file, not <(...): L1's devtmpfs has no /dev/fd.
+  sed -n 's/^share //p' "$spec" >"$dir/shares"
   start=$(date +%s.%N)
   while read -r tag mode path; do
     local ro=
@@ -141,7 +143,7 @@ exec_qemu() {
       qemu+=(-chardev "socket,id=vfs$n,path=$dir/vfs$n.sock" -device "vhost-user-fs-pci,chardev=vfs$n,tag=$tag")
     fi
     n=$((n + 1))
-  done < <(sed -n 's/^share //p' "$spec")
+  done <"$dir/shares"
   if [ "$fs" = virtiofs ]; then
     # vhost-user needs the guest's RAM in shared memory.
     qemu+=(-object memory-backend-memfd,id=mem,size=512M,share=on)
