@@ -3,6 +3,7 @@
 #include "backends/file_block_backend.h"
 #include "backends/fuse_server.h"
 #include "backends/p9_server.h"
+#include "backends/share_dir.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -152,6 +153,9 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     }
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
   }
+  // Each node a share's guest holds keeps a descriptor: room for a full
+  // node table per share, beside the VMM's own.
+  if (!options.shares.empty()) backends::raise_open_file_limit(1024 + options.shares.size() * 65536);
   for (const ShareOptions& share : options.shares) {
     if (share.proto == ShareProto::kVirtiofs) {
       // Served in this process; its errors already start with "--share".
