@@ -68,7 +68,8 @@ struct VirtioIo::Impl {
                          std::function<void(uint16_t)> notify) {
     auto d = std::make_unique<Doorbells>();
     d->label = std::move(label);
-    d->thread = std::make_unique<IoThread>(d->label.substr(0, d->label.find(' ')));
+    const std::string device = d->label.substr(0, d->label.find(' '));
+    d->thread = std::make_unique<IoThread>(device, seccomp::role_for_device(device));
     d->length = length;
     d->datamatch = datamatch;
     d->registered.resize(queues);
