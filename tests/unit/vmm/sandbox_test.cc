@@ -14,11 +14,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
+#include <utility>  // boost/asio/awaitable.hpp needs std::exchange under C++23
+#include <boost/asio.hpp>
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "vmm/console.h"
 #include "vmm/exit_codes.h"
+#include "vmm/io_thread.h"
 
 namespace vmm::seccomp {
 namespace {
@@ -145,6 +154,102 @@ TEST_F(Sandbox, TheExitCodeIsTheCallers) {
         exec_true();
       },
       ::testing::ExitedWithCode(kExitExecFailed), message(Role::kConsoleOutput, "execve"));
+}
+
+// The run loops themselves under their filters, in a child each: what the
+// threads do between set-up and exit (including a thread's own exit) passes.
+
+TEST_F(Sandbox, AnIoThreadServesAndStopsUnderEachIoRole) {
+  for (Role role : {Role::kVirtioBlk, Role::kFileServer, Role::kVirtioConsole, Role::kVirtioRng, Role::kVirtioDevice,
+                    Role::kIrqResample}) {
+    EXPECT_EXIT(
+        {
+          if (!prepare(Mode::kKill, kCode)) _exit(97);
+          IoThread io("sandboxed", role);
+          int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+          std::promise<uint64_t> counted;
+          std::promise<void> posted;
+          if (!io.watch_eventfd(efd, [&](uint64_t count) { counted.set_value(count); })) _exit(96);
+          io.start();
+          uint64_t two = 2;
+          (void)!write(efd, &two, sizeof two);
+          const uint64_t got = counted.get_future().get();
+          io.post([&] { posted.set_value(); });
+          posted.get_future().wait();
+          io.stop();
+          _exit(got == 2 ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << role_name(role);
+  }
+}
+
+TEST_F(Sandbox, TheConsoleThreadsWorkUnderTheirRoles) {
+  EXPECT_EXIT(
+      {
+        if (!prepare(Mode::kKill, kCode)) _exit(97);
+        int out[2];
+        if (pipe(out) != 0) _exit(96);
+        ConsoleOutput output(out[1]);
+        output.write(std::as_bytes(std::span("hello", 5)));
+        output.close(std::chrono::seconds(5));
+        char buf[8] = {};
+        const bool ok = read(out[0], buf, sizeof buf) == 5 && std::string_view(buf, 5) == "hello";
+        _exit(ok && output.written() == 5 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        if (!prepare(Mode::kKill, kCode)) _exit(97);
+        int in[2];
+        if (pipe(in) != 0) _exit(96);
+        std::promise<std::string> delivered;
+        ConsoleInput input(
+            in[0], [] { return size_t{64}; },
+            [&](std::span<const std::byte> bytes) {
+              delivered.set_value(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+            },
+            nullptr, false);
+        (void)!write(in[1], "hi", 2);
+        const std::string got = delivered.get_future().get();
+        input.stop();
+        _exit(got == "hi" ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(Sandbox, TheMainLoopAndAVcpuThreadRunAndEndUnderTheirRoles) {
+  EXPECT_EXIT(
+      {
+        if (!prepare(Mode::kKill, kCode)) _exit(97);
+        bool ok = false;
+        {  // torn down under the filter too, as run_vm's objects are
+        boost::asio::io_context io;
+        boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+        boost::asio::steady_timer timer(io);
+        bool timer_fired = false;
+        bool posted = false;
+        std::thread vcpu([&] {
+          enter(Role::kVcpu);
+          std::string work(256 * 1024, 'v');
+          boost::asio::post(io, [&] { posted = true; });  // what a vCPU does to reach the event loop
+        });
+        enter(Role::kMain);
+        signals.async_wait([](const boost::system::error_code&, int) {});
+        timer.expires_after(std::chrono::milliseconds(0));
+        timer.async_wait([&](const boost::system::error_code& ec) {
+          timer_fired = !ec;
+          signals.cancel();
+        });
+        io.run();
+        vcpu.join();
+        io.restart();
+        io.run();  // the vCPU's post, if it came after the first run ended
+        ok = timer_fired && posted;
+        }
+        _exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
