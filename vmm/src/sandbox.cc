@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <ctime>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -102,6 +103,10 @@ Result<void> prepare(Mode mode, int violation_exit_code) {
       std::free(name);
     }
   }
+  // libc state that loads lazily, by opening files, on first use: glibc
+  // reads /etc/localtime (TZ) the first time any thread converts a time,
+  // even with gmtime_r (the x86 CMOS RTC does, on a vCPU thread). Load it now.
+  tzset();
   if (mode == Mode::kKill) {
     struct sigaction sa {};
     sa.sa_sigaction = on_sigsys;

@@ -1,6 +1,7 @@
 #include "vmm/seccomp_policy.h"
 
 #include <seccomp.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <termios.h>
@@ -50,6 +51,7 @@ void add_common(Rules& rules) {
   add(rules, "tgkill", "pthread_kill (vCPU kick), abort");
   add(rules, "clock_gettime", "std::chrono clocks when the vDSO falls back");
   add(rules, "gettimeofday", "system_clock when the vDSO falls back");
+  add(rules, "time", "time(2) when the vDSO falls back (x86_64; the CMOS RTC)");
   add(rules, "clock_nanosleep", "timed waits");
   add(rules, "nanosleep", "timed waits");
   add(rules, "write", "eventfd kicks, Asio wake-ups, messages to stderr");
@@ -70,6 +72,13 @@ void add_event_loop(Rules& rules) {
   add(rules, "epoll_ctl", "the Asio reactor: descriptors come and go");
   add(rules, "timerfd_settime", "Asio timers");
   add(rules, "read", "eventfds (doorbells, Asio's interrupter), Asio's signal pipe");
+}
+
+// Handing work to another thread's Asio io_context (asio::post): when that
+// thread sleeps in epoll_wait, Asio wakes it by re-arming its eventfd with
+// EPOLL_CTL_MOD (epoll_reactor::interrupt), then writes the eventfd.
+void add_post_to_event_loop(Rules& rules) {
+  rules.push_back({"epoll_ctl", {{1, 0xffffffffu, EPOLL_CTL_MOD}}, "asio::post wakes the loop (EPOLL_CTL_MOD only)"});
 }
 
 void add_interrupts(Rules& rules, const arch::RuntimeIoctls& kvm) {
@@ -99,6 +108,7 @@ Rules build(Role role) {
       break;
     case Role::kVcpu:
       add_ioctls(rules, {{KVM_RUN, "KVM_RUN"}}, "run the vCPU");
+      add_post_to_event_loop(rules);  // console output to the main loop, doorbells to an I/O thread
       add_ioctls(rules, {{KVM_IOEVENTFD, "KVM_IOEVENTFD"}}, "virtio-pci doorbells follow a BAR the guest moves");
       add_interrupts(rules, kvm);
       add_ioctls(rules, kvm.registers, "where the vCPU was, in an error report");
@@ -174,6 +184,7 @@ Rules build(Role role) {
       add(rules, "ppoll", "wait for host input or the stop eventfd");
       add(rules, "read", "host input");
       add_interrupts(rules, kvm);
+      add_post_to_event_loop(rules);  // Ctrl-A x to the main loop
       break;
   }
   return rules;
