@@ -7,7 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 namespace vmm::seccomp {
@@ -167,6 +171,48 @@ TEST(SeccompPolicy, ReportHasARowPerRole) {
   const std::string text = report();
   for (Role role : kAllRoles) EXPECT_THAT(text, HasSubstr(fmt::format("| {} |", role_name(role))));
   EXPECT_THAT(text, HasSubstr("| thread role | x86_64 | aarch64 | riscv64 | ioctl requests |"));
+}
+
+// README's table of syscalls per role is this policy's: every figure the
+// build can compute (syscalls on the three architectures, ioctl requests on
+// its own) must match, so a change to a list that forgets the README fails.
+TEST(SeccompPolicy, ReadmeTableMatchesThePolicy) {
+  std::filesystem::path readme;
+  if (const char* src = std::getenv("MINIVMM_SOURCE_DIR"); src && *src) {
+    readme = std::filesystem::path(src) / "README.md";
+  } else {  // run outside ctest: this file is tests/unit/vmm/<name>.cc
+    readme = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "README.md";
+  }
+  std::ifstream in(readme);
+  ASSERT_TRUE(in) << readme;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  const std::string native = fmt::format("{}", seccomp_arch_native() == SCMP_ARCH_X86_64    ? 0
+                                               : seccomp_arch_native() == SCMP_ARCH_AARCH64 ? 1
+                                                                                              : 2);
+  for (Role role : kAllRoles) {
+    const std::string head = fmt::format("\n| {} | ", role_name(role));
+    const size_t at = all.find(head);
+    ASSERT_NE(at, std::string::npos) << "no README row for " << role_name(role);
+    const std::string row = all.substr(at + 1, all.find('\n', at + 1) - at - 1);
+    // | role | what | x86_64 | aarch64 | riscv64 |, each "N (K...)".
+    std::vector<std::string> cells;
+    std::stringstream split(row);
+    for (std::string cell; std::getline(split, cell, '|');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 6u) << row;
+    for (size_t i = 0; i < 3; ++i) {
+      const std::string& cell = cells[3 + i];
+      const size_t syscalls = std::strtoul(cell.c_str(), nullptr, 10);
+      EXPECT_EQ(syscalls, figures(role, kArches[i]).syscalls) << role_name(role) << " column " << i << ": " << row;
+      if (std::to_string(i) == native) {
+        const size_t paren = cell.find('(');
+        ASSERT_NE(paren, std::string::npos) << row;
+        EXPECT_EQ(std::strtoul(cell.c_str() + paren + 1, nullptr, 10), figures(role).ioctls)
+            << role_name(role) << ": " << row;
+      }
+    }
+  }
 }
 
 }  // namespace
