@@ -63,6 +63,11 @@ void add_common(Rules& rules) {
   add(rules, "mremap", "realloc of large blocks");
   add(rules, "madvise", "free and thread exit return memory");
   add(rules, "brk", "malloc's main arena");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan builds only (they default to --seccomp log, README): the runtime
+  // sets and clears each thread's alternate signal stack, also at thread exit.
+  add(rules, "sigaltstack", "the ASan runtime's per-thread signal stack");
+#endif
 }
 
 // An Asio io_context's reactor (epoll), as the main and the I/O threads run it.

@@ -220,6 +220,12 @@ TEST_F(Sandbox, TheConsoleThreadsWorkUnderTheirRoles) {
 }
 
 TEST_F(Sandbox, TheMainLoopAndAVcpuThreadRunAndEndUnderTheirRoles) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The ASan runtime probes memory with pipe2 and write on this thread's way
+  // through Asio (IsAccessibleMemoryRange): no role has pipe2. ASan builds
+  // run the VMM with --seccomp log by default (README).
+  GTEST_SKIP() << "the ASan runtime's own calls (pipe2) are outside the vCPU role";
+#endif
   EXPECT_EXIT(
       {
         if (!prepare(Mode::kKill, kCode)) _exit(97);
