@@ -37,6 +37,9 @@ if(MINIVMM_IO_URING)
   pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 endif()
 set_property(TARGET PkgConfig::PCRE2 APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PCRE2_CODE_UNIT_WIDTH=8)
+# seccomp-bpf allow-lists per thread role (vmm/seccomp_policy.h): libseccomp
+# resolves syscall names per architecture; Debian's libseccomp-dev ships the .a.
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 find_library(BZ2_LIBRARY NAMES bz2 REQUIRED)
 find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)
 find_library(FDT_LIBRARY NAMES fdt REQUIRED)

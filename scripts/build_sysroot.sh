@@ -54,7 +54,7 @@ done
 wanted=(
   libfmt-dev libboost-dev libboost-program-options-dev
   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev liblzo2-dev libbz2-dev libfdt-dev
-  libpcre2-dev liburing-dev
+  libpcre2-dev liburing-dev libseccomp-dev
 )
 # Packaged GoogleTest only where it was built by the same g++ 12 (bookworm).
 [ "$suite" = bookworm ] && wanted+=(libgtest-dev libgmock-dev)

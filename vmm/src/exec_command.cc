@@ -257,6 +257,7 @@ int run_exec(const Options& options) {
   hooks.raw_stdin = tty;
   hooks.input_eof_char = '\x04';
   hooks.console_to_stderr = options.exec.verbose;
+  hooks.seccomp_exit_code = kExitExecFailed;
 
   const int code = run_vm(run, &hooks);
   ::close(memfd);

@@ -71,7 +71,8 @@ struct VirtioIo::Impl {
     // (io_uring; platform.cc logs why one fell back to synchronous I/O).
     if (device.backend_event_fd() >= 0) label.insert(label.size() - 1, ", async I/O");
     d->label = std::move(label);
-    d->thread = std::make_unique<IoThread>(d->label.substr(0, d->label.find(' ')));
+    const std::string kind = d->label.substr(0, d->label.find(' '));
+    d->thread = std::make_unique<IoThread>(kind, seccomp::role_for_device(kind));
     d->length = length;
     d->datamatch = datamatch;
     d->registered.resize(queues);

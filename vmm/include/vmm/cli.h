@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "loader/kernel.h"
+#include "vmm/seccomp_policy.h"
 
 namespace vmm {
 
@@ -22,6 +23,7 @@ enum class Command {
   kExec,     // vmm exec [options] [-- CMD ARGS...]
   kHelp,     // vmm --help
   kVersion,  // vmm --version
+  kSeccompReport,  // vmm seccomp-report (hidden): the allow-lists' figures
 };
 
 enum class BootMode { kAuto, kLinux, kPvh };
@@ -104,6 +106,7 @@ struct Options {
   std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
+  seccomp::Mode seccomp = seccomp::kDefaultMode;  // --seccomp kill|log|off
   ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)
 };
 

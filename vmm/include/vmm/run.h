@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vmm/cli.h"
+#include "vmm/exit_codes.h"
 
 namespace vmm {
 
@@ -33,6 +34,8 @@ struct RunHooks {
   bool raw_stdin = false;
   // Guest console output goes to stderr instead of the --console sink.
   bool console_to_stderr = false;
+  // The exit code after a seccomp violation (--seccomp kill).
+  int seccomp_exit_code = kExitSeccomp;
 };
 
 // Runs the VM to the end; returns an ExitCode (vmm/exit_codes.h). Errors are
