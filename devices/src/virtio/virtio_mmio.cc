@@ -217,7 +217,6 @@ void VirtioMmio::reset() {
   queue_sel_ = 0;
   for (Virtqueue& q : queues_) q.reset();
   interrupt_status_ = 0;
-  error_logged_ = false;
   update_irq();
 }
 
@@ -247,7 +246,8 @@ void VirtioMmio::device_error(std::string_view why) {
   status_ |= kStatusNeedsReset;
   if (!error_logged_) {
     error_logged_ = true;
-    log(fmt::format("virtio-mmio {}: device needs reset: {}", device_.name(), why));
+    log(fmt::format("virtio-mmio {}: device needs reset: {} (later errors of this device are not logged)",
+                   device_.name(), why));
   }
   raise(kInterruptConfigChange);
 }

@@ -229,6 +229,22 @@ TEST_F(VirtioMmioTest, MalformedQueueSetsNeedsResetAndLogsOnce) {
   EXPECT_EQ(rd(M::kStatus), 0u);
 }
 
+// Breaking, resetting and breaking the device again in a loop (the hostile
+// guest's rounds) logs once in all, not once per reset.
+TEST_F(VirtioMmioTest, MalformedQueueAfterResetIsNotLoggedAgain) {
+  bring_up();
+  drv.publish(50);
+  wr(M::kQueueNotify, 0);
+  ASSERT_EQ(logs.size(), 1u);
+  for (int round = 0; round < 3; ++round) {
+    wr(M::kStatus, 0);
+    EXPECT_EQ(rd(M::kStatus), 0u);
+    mmio.device_error("broken again");
+    EXPECT_EQ(rd(M::kStatus) & kStatusNeedsReset, kStatusNeedsReset);  // the guest still sees every error
+  }
+  EXPECT_EQ(logs.size(), 1u);
+}
+
 TEST_F(VirtioMmioTest, RefusedActivationSetsNeedsReset) {
   negotiate();
   setup_queue(3);  // not a power of two
