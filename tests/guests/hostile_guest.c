@@ -25,6 +25,9 @@
  * which then waits for a SIPI forever). NMIs are survived by an IDT whose
  * NMI gate returns; any other exception prints HOSTILE-FAULT and halts.
  *
+ * A PVH entry (32-bit) builds the same identity map itself, so --boot pvh
+ * and QEMU's -kernel run it too (without a zero page: defaults apply).
+ *
  * The seed is HOSTILE_SEED (build time) unless the command line says
  * hostile.seed=N; hostile.pio=N sets how many ports a round sweeps. */
 #include <stddef.h>
@@ -36,7 +39,77 @@
 
 /* ---- entry ------------------------------------------------------------ */
 
+/* PVH (32-bit, paging off; QEMU's -kernel takes the same note): builds the
+ * 4 GiB identity map the Linux entry would have, enters long mode and calls
+ * hostile_main without a zero page (defaults for RAM size and seed). */
 __asm__(
+    ".section .note.Xen, \"a\", @note\n"
+    ".balign 4\n"
+    ".long 4, 4, 18\n" /* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
+    ".asciz \"Xen\"\n"
+    ".balign 4\n"
+    ".long pvh_entry\n"
+    ".balign 4\n"
+    ".text\n"
+    ".code32\n"
+    ".globl pvh_entry\n"
+    "pvh_entry:\n"
+    "  cli\n"
+    "  movl $pvh_pd, %edi\n" /* 4 PDs of 2 MiB pages: 0..4 GiB */
+    "  xorl %ecx, %ecx\n"
+    "1: movl %ecx, %eax\n"
+    "  shll $21, %eax\n"
+    "  orl $0x83, %eax\n" /* present, writable, 2 MiB */
+    "  movl %ecx, %edx\n"
+    "  shrl $11, %edx\n" /* bits 32+ of the address */
+    "  movl %eax, (%edi,%ecx,8)\n"
+    "  movl %edx, 4(%edi,%ecx,8)\n"
+    "  incl %ecx\n"
+    "  cmpl $2048, %ecx\n"
+    "  jne 1b\n"
+    "  movl $pvh_pdpt, %edi\n"
+    "  xorl %ecx, %ecx\n"
+    "2: movl %ecx, %eax\n"
+    "  shll $12, %eax\n"
+    "  addl $pvh_pd + 3, %eax\n"
+    "  movl %eax, (%edi,%ecx,8)\n"
+    "  movl $0, 4(%edi,%ecx,8)\n"
+    "  incl %ecx\n"
+    "  cmpl $4, %ecx\n"
+    "  jne 2b\n"
+    "  movl $pvh_pdpt + 3, pvh_pml4\n"
+    "  movl $pvh_pml4, %eax\n"
+    "  movl %eax, %cr3\n"
+    "  movl %cr4, %eax\n"
+    "  orl $0x20, %eax\n" /* PAE */
+    "  movl %eax, %cr4\n"
+    "  movl $0xc0000080, %ecx\n" /* EFER.LME */
+    "  rdmsr\n"
+    "  orl $0x100, %eax\n"
+    "  wrmsr\n"
+    "  movl %cr0, %eax\n"
+    "  orl $0x80000001, %eax\n" /* PG, PE */
+    "  movl %eax, %cr0\n"
+    "  lgdt pvh_gdtr\n"
+    "  ljmp $0x08, $pvh_long\n"
+    ".code64\n"
+    "pvh_long:\n"
+    "  movl $0x10, %eax\n"
+    "  movl %eax, %ds\n"
+    "  movl %eax, %es\n"
+    "  movl %eax, %ss\n"
+    "  leaq stack_top(%rip), %rsp\n"
+    "  xorl %edi, %edi\n" /* no zero page */
+    "  call hostile_main\n"
+    "3: hlt\n"
+    "  jmp 3b\n"
+    ".section .rodata\n"
+    ".balign 16\n"
+    "pvh_gdt:\n"
+    "  .quad 0, 0x00af9a000000ffff, 0x00cf92000000ffff\n" /* null, code64, data */
+    "pvh_gdtr:\n"
+    "  .word 23\n"
+    "  .long pvh_gdt\n"
     ".text\n"
     ".globl _start\n"
     "_start:\n"
@@ -58,6 +131,7 @@ __asm__(
     "  jmp 2b\n");
 
 extern char nmi_stub[], fault_stub[];
+__attribute__((aligned(4096), used)) uint64_t pvh_pml4[512], pvh_pdpt[512], pvh_pd[4 * 512];
 __attribute__((aligned(16), used)) uint8_t hostile_stack[32768];
 __asm__(".set stack_top, hostile_stack + 32768");
 
@@ -765,7 +839,7 @@ static void attack_device(struct vdev* d) {
 
 void hostile_main(const uint8_t* zero_page) {
   setup_idt();
-  read_boot_data(zero_page);
+  if (zero_page) read_boot_data(zero_page);
   uart_reset();
   puts_("HOSTILE start seed=");
   putx(rng_state);
