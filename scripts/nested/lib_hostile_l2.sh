@@ -11,6 +11,10 @@
 
 export HOSTILE_TIMEOUT=${HOSTILE_TIMEOUT:-60}
 export HOSTILE_MIN_ROUNDS=${HOSTILE_MIN_ROUNDS:-3}
+# The guest's command line: its xorshift seed (fixed, so a failure replays)
+# and how many I/O ports each round sweeps (all 65536 every 65536/N rounds).
+export HOSTILE_SEED=${HOSTILE_SEED:-0x5eed1e55}
+export HOSTILE_PIO=${HOSTILE_PIO:-8192}
 # The guest's RAM and the bound on the VMM's peak RSS above it (the guest's
 # pages it touched count in RSS too): ASan's shadow, quarantine and
 # allocator caches included.
@@ -27,17 +31,19 @@ export HOSTILE_RSS_SLACK_MIB=${HOSTILE_RSS_SLACK_MIB:-192}
 #   - the disk image kept its size (no write past its end grew it).
 l2_hostile() {
   local transport=$1 vmm=$HOSTILE_BUILD_DIR/vmm/vmm guest=$HOSTILE_BUILD_DIR/tests/guests/hostile_guest.elf
-  local dir out err disk rc=0 fail=0 rounds rss bound line
+  local dir out err disk rc=0 fail=0 rounds rss bound line last
   [ -x "$vmm" ] || { echo "l2_hostile: $vmm not built (cmake --build --preset asan)"; return 1; }
   [ -f "$guest" ] || { echo "l2_hostile: $guest not built"; return 1; }
   dir=$(mktemp -d /tmp/hostile.XXXXXX)
   out=$dir/console.log err=$dir/stderr.log disk=$dir/disk.img
   truncate -s 1M "$disk"
-  echo "+ vmm --kernel $guest --boot linux --memory ${HOSTILE_MEMORY_MIB}M --disk $disk --virtio-transport $transport --timeout $HOSTILE_TIMEOUT"
+  echo "+ vmm --kernel $guest --boot linux --memory ${HOSTILE_MEMORY_MIB}M --disk $disk --virtio-transport $transport" \
+    "--timeout $HOSTILE_TIMEOUT --cmdline 'hostile.seed=$HOSTILE_SEED hostile.pio=$HOSTILE_PIO'"
   # halt_on_error: the first report ends the VMM (exit code 1, not 6).
   ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$vmm" --kernel "$guest" --boot linux --memory "${HOSTILE_MEMORY_MIB}M" --console stdio --boot-report \
-    --timeout "$HOSTILE_TIMEOUT" --disk "$disk" --virtio-transport "$transport" >"$out" 2>"$err" </dev/null || rc=$?
+    --timeout "$HOSTILE_TIMEOUT" --disk "$disk" --virtio-transport "$transport" \
+    --cmdline "hostile.seed=$HOSTILE_SEED hostile.pio=$HOSTILE_PIO" >"$out" 2>"$err" </dev/null || rc=$?
   # The console carries the random bytes the guest wrote to the UART too.
   grep -a -E '^HOSTILE (start|device)' "$out" | tr -d '\r'
   grep -a -o -E 'HOSTILE round [0-9]+ .*' "$out" | tr -d '\r' | tail -n 3
@@ -77,7 +83,8 @@ l2_hostile() {
     echo "l2_hostile: the disk image changed size to $(stat -c %s "$disk") bytes"
     fail=1
   fi
-  echo "HOSTILE-RESULT transport=$transport rc=$rc rounds=$rounds survived=${HOSTILE_TIMEOUT}s" \
+  last=$(grep -a -o -E 'HOSTILE round [0-9]+ [a-z0-9= ]*' "$out" | tail -n 1 | cut -d' ' -f4-)
+  echo "HOSTILE-RESULT transport=$transport rc=$rc rounds=$rounds survived=${HOSTILE_TIMEOUT}s ${last:-}" \
     "peak_rss=${rss:-?}MiB bound=${bound}MiB needs_reset_lines=$(grep -a -c 'device needs reset' "$err")"
   rm -rf "$dir"
   return "$fail"
