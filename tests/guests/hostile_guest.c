@@ -340,9 +340,13 @@ static int port_forbidden(uint32_t port, uint32_t size) {
 
 static uint64_t pio_accesses, mmio_accesses;
 
-static void poke_port(uint32_t port) {
+/* A write then a read of each size (all_sizes) or of one size picked at
+ * random: the sweep then costs two exits a port. */
+static void poke_port(uint32_t port, int all_sizes) {
   static const uint8_t sizes[3] = {1, 2, 4};
-  for (int i = 0; i < 3; ++i) {
+  uint32_t pick = below(3);
+  for (uint32_t i = 0; i < 3; ++i) {
+    if (!all_sizes && i != pick) continue;
     uint32_t size = sizes[i];
     if (port + size > 0x10000 || port_forbidden(port, size)) continue;
     uint32_t v = (uint32_t)rnd();
@@ -363,14 +367,14 @@ static uint32_t pio_cursor;
 static uint64_t pio_sweeps;
 
 static void pio_round(void) {
-  for (size_t i = 0; i < sizeof busy_ports / sizeof busy_ports[0]; ++i) poke_port(busy_ports[i]);
+  for (size_t i = 0; i < sizeof busy_ports / sizeof busy_ports[0]; ++i) poke_port(busy_ports[i], 1);
   /* Random latches then config data through mechanism #1, every size. */
   for (int i = 0; i < 64; ++i) {
     outl(0xcf8, (uint32_t)rnd() | 0x80000000u);
-    poke_port(0xcfc + below(4));
+    poke_port(0xcfc + below(4), 0);
   }
   for (uint32_t i = 0; i < pio_per_round; ++i) {
-    poke_port(pio_cursor);
+    poke_port(pio_cursor, 0);
     if (++pio_cursor == 0x10000) {
       pio_cursor = 0;
       ++pio_sweeps;
