@@ -136,6 +136,7 @@ class VirtioMmio final : public Device, public TransportHooks {
   // Once per device, not per reset: a guest that breaks the device, resets
   // it and breaks it again in a loop must not grow the host's log.
   bool error_logged_ = false;
+  bool refusal_logged_ = false;  // FEATURES_OK refused: also once per device
   std::function<void(uint16_t)> notify_dispatch_;
 };
 

@@ -170,6 +170,17 @@ TEST_F(VirtioMmioTest, RefusesFeaturesOkWithoutVersion1) {
   EXPECT_EQ(drv.used_idx(), 0);
 }
 
+// A guest retrying features the device never offered, reset after reset,
+// gets one log line in all.
+TEST_F(VirtioMmioTest, FeaturesRefusalLoggedOncePerDevice) {
+  for (int round = 0; round < 3; ++round) {
+    wr(M::kStatus, 0);
+    negotiate(kFVersion1 | (1ull << 40));
+    EXPECT_EQ(rd(M::kStatus) & kStatusFeaturesOk, 0u);  // refused every time
+  }
+  EXPECT_EQ(logs.size(), 1u);
+}
+
 TEST_F(VirtioMmioTest, RefusesFeaturesNotOffered) {
   negotiate(kFVersion1 | (1ull << 40));
   EXPECT_EQ(rd(M::kStatus) & kStatusFeaturesOk, 0u);
