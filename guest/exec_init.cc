@@ -343,6 +343,8 @@ int main() {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   const int child_fd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
+  // hvc1 no longer echoes and the command's stdin is there: the host may send.
+  report("ready", "");
   pid_t child = ::fork();
   if (child < 0) fail("error", errno_text("cannot fork for", spec.argv[0]));
   if (child == 0) run_child(spec, piped ? &pipes : nullptr);

@@ -58,6 +58,8 @@ void GuestReport::line(std::string_view text) {
     error_ = std::string(value);
   } else if (kind == "missing") {
     missing_ = std::string(value);
+  } else if (kind == "ready") {
+    ready_.store(true, std::memory_order_release);
   }
 }
 
@@ -253,6 +255,7 @@ int run_exec(const Options& options) {
   hooks.extra_consoles = {[](std::span<const std::byte> b) { write_fd(STDOUT_FILENO, b); },
                           [](std::span<const std::byte> b) { write_fd(STDERR_FILENO, b); }};
   hooks.input_console = 0;
+  hooks.input_ready = [&report] { return report.ready(); };
   hooks.input_escape = tty;
   hooks.raw_stdin = tty;
   hooks.input_eof_char = '\x04';

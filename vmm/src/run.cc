@@ -245,7 +245,8 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   if (hooks && hooks->input_console >= 0 && static_cast<size_t>(hooks->input_console) < extra.size()) {
     auto target = extra[static_cast<size_t>(hooks->input_console)];
     input = std::make_unique<ConsoleInput>(
-        STDIN_FILENO, [target] { return target->input_room(); },
+        STDIN_FILENO,
+        [target, ready = hooks->input_ready] { return !ready || ready() ? target->input_room() : size_t{0}; },
         [target](std::span<const std::byte> bytes) { target->enqueue_input(bytes); }, quit, hooks->input_escape,
         hooks->input_eof_char);
   } else if (options.console.kind == ConsoleKind::kStdio && virtio_console &&

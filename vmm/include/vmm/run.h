@@ -26,6 +26,8 @@ struct RunHooks {
   std::vector<std::function<void(std::span<const std::byte>)>> extra_consoles;
   // Host stdin goes to extra console `input_console` (not the main console).
   int input_console = -1;
+  // When set, host input waits until it returns true.
+  std::function<bool()> input_ready;
   // Whether Ctrl-A x on stdin quits (off when stdin is data, not a person).
   bool input_escape = true;
   // Sent to the guest once stdin ends (a terminal's end-of-file character; see ConsoleInput).
