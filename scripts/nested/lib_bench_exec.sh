@@ -78,6 +78,8 @@ bench_exec_prepare() {
   echo "bench_exec_prepare: L1 $(uname -r), $(nproc) CPU; guest kernel $BENCH_KERNEL"
 }
 
+bench_exec_clear() { rm -f "$EXEC_BENCH_RESULTS"/*; }
+
 # record KIND VALUE: one figure of one run.
 record() { echo "$2" >>"$EXEC_BENCH_RESULTS/$1"; echo "BENCH-RESULT $1 $2"; }
 
@@ -177,24 +179,27 @@ exec_qemu() {
 # parts QEMU time / minivmm time, i.e. speed (goal >= 1.0 against
 # QEMU+virtiofsd).
 bench_exec_summary() {
-  median() { sort -g "$EXEC_BENCH_RESULTS/$1" | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+  # A kind with no figures (every run failed or timed out: QEMU's 9p has not
+  # finished the job within BENCH_TIMEOUT here) shows as "-", its ratio too.
+  median() {
+    [ -s "$EXEC_BENCH_RESULTS/$1" ] || { echo -; return; }
+    sort -g "$EXEC_BENCH_RESULTS/$1" | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+  }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-") print "-"; else printf "%.2fx\n", a / b}'; }
   local kind
-  for kind in true-minivmm-virtiofs true-minivmm-9p true-qemu-virtiofs true-qemu-9p; do
+  for kind in true-minivmm-virtiofs true-minivmm-9p; do
     [ -s "$EXEC_BENCH_RESULTS/$kind" ] || { echo "bench_exec_summary: no figures for $kind"; return 1; }
   done
   echo "NESTED-BENCH | figure | minivmm virtio-fs | minivmm 9p | QEMU+virtiofsd | QEMU 9p | ratio virtio-fs | ratio 9p |"
   echo "NESTED-BENCH |---|---|---|---|---|---|---|"
   local mv m9 qv q9
   mv=$(median true-minivmm-virtiofs) m9=$(median true-minivmm-9p) qv=$(median true-qemu-virtiofs) q9=$(median true-qemu-9p)
-  echo "NESTED-BENCH | \`exec -- true\`, wall s (ratio minivmm/QEMU, goal <= 0.50) | $mv | $m9 | $qv | $q9 | $(awk -v a="$mv" -v b="$qv" 'BEGIN {printf "%.2fx", a / b}') | $(awk -v a="$m9" -v b="$q9" 'BEGIN {printf "%.2fx", a / b}') |"
+  echo "NESTED-BENCH | \`exec -- true\`, wall s (ratio minivmm/QEMU, goal <= 0.50) | $mv | $m9 | $qv | $q9 | $(ratio "$mv" "$qv") | $(ratio "$m9" "$q9") |"
   local part
   for part in walk read git; do
-    for kind in minivmm-virtiofs minivmm-9p qemu-virtiofs qemu-9p; do
-      [ -s "$EXEC_BENCH_RESULTS/job-$kind-$part" ] || { echo "bench_exec_summary: no figures for job-$kind-$part"; return 1; }
-    done
     mv=$(median "job-minivmm-virtiofs-$part") m9=$(median "job-minivmm-9p-$part")
     qv=$(median "job-qemu-virtiofs-$part") q9=$(median "job-qemu-9p-$part")
-    echo "NESTED-BENCH | $part, guest s (ratio QEMU/minivmm: speed, goal >= 1.00 vs QEMU+virtiofsd) | $mv | $m9 | $qv | $q9 | $(awk -v a="$mv" -v b="$qv" 'BEGIN {printf "%.2fx", b / a}') | $(awk -v a="$m9" -v b="$q9" 'BEGIN {printf "%.2fx", b / a}') |"
+    echo "NESTED-BENCH | $part, guest s (ratio QEMU/minivmm: speed, goal >= 1.00 vs QEMU+virtiofsd) | $mv | $m9 | $qv | $q9 | $(ratio "$qv" "$mv") | $(ratio "$q9" "$m9") |"
   done
   for kind in "$EXEC_BENCH_RESULTS"/*; do echo "NESTED-BENCH-RAW $(basename "$kind"): $(tr '\n' ' ' <"$kind")"; done
 }
