@@ -78,8 +78,6 @@ bench_exec_prepare() {
   echo "bench_exec_prepare: L1 $(uname -r), $(nproc) CPU; guest kernel $BENCH_KERNEL"
 }
 
-bench_exec_clear() { rm -f "$EXEC_BENCH_RESULTS"/*; }
-
 # record KIND VALUE: one figure of one run.
 record() { echo "$2" >>"$EXEC_BENCH_RESULTS/$1"; echo "BENCH-RESULT $1 $2"; }
 
