@@ -115,7 +115,10 @@ l2_virtiofs_root() {
   root=/tmp/virtiofs-root
   rm -rf "$root"
   mkdir -p "$root/bin" "$root/proc" "$root/dev"
-  cp "$(command -v busybox)" "$root/bin/busybox" || { echo "l2_virtiofs_root: no busybox in L1"; return 1; }
+  # busybox's own `command -v busybox` may answer just the name: look for the file.
+  bb=
+  for f in /bin/busybox /usr/bin/busybox /sbin/busybox; do [ -f "$f" ] && { bb=$f; break; }; done
+  [ -n "$bb" ] && cp "$bb" "$root/bin/busybox" || { echo "l2_virtiofs_root: no busybox file in L1"; return 1; }
   ln -s busybox "$root/bin/sh"
   cat >"$root/init" <<'INIT'
 #!/bin/sh
