@@ -161,6 +161,12 @@ TEST_F(Sandbox, TheExitCodeIsTheCallers) {
 // threads do between set-up and exit (including a thread's own exit) passes.
 
 TEST_F(Sandbox, AnIoThreadServesAndStopsUnderEachIoRole) {
+#if defined(__SANITIZE_ADDRESS__)
+  // As below: the ASan runtime may probe memory with pipe2 on any thread
+  // (IsAccessibleMemoryRange), which no role allows; seen on the I/O and
+  // console roles too. ASan builds run the VMM with --seccomp log (README).
+  GTEST_SKIP() << "the ASan runtime's own calls (pipe2) are outside the thread roles";
+#endif
   for (Role role : {Role::kVirtioBlk, Role::kFileServer, Role::kVirtioConsole, Role::kVirtioRng, Role::kVirtioDevice,
                     Role::kIrqResample}) {
     EXPECT_EXIT(
@@ -186,6 +192,12 @@ TEST_F(Sandbox, AnIoThreadServesAndStopsUnderEachIoRole) {
 }
 
 TEST_F(Sandbox, TheConsoleThreadsWorkUnderTheirRoles) {
+#if defined(__SANITIZE_ADDRESS__)
+  // As below: the ASan runtime may probe memory with pipe2 on any thread
+  // (IsAccessibleMemoryRange), which no role allows; seen on the I/O and
+  // console roles too. ASan builds run the VMM with --seccomp log (README).
+  GTEST_SKIP() << "the ASan runtime's own calls (pipe2) are outside the thread roles";
+#endif
   EXPECT_EXIT(
       {
         if (!prepare(Mode::kKill, kCode)) _exit(97);
