@@ -82,13 +82,7 @@ bash "$nested/run_x86.sh" --timeout 3600 --step-timeout 900 \
   "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_exec.sh" \
   "$nested/steps_x86_bench_exec.sh" || rc=$?
 
-log=$MINIVMM_NESTED_CACHE/x86/console.log
-echo
-echo "bench_exec: $(date -u +%Y-%m-%d), nested L1 (QEMU TCG, SVM+NPT) on $(nproc) host CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench_exec: medians of ${RUNS:-3} runs; published on hardware KVM: virtme-ng 0.9 s (uname -r), vmtest 1.3 s (echo test)"
-if ! tr -d '\r' <"$log" | sed -n 's/^NESTED-BENCH //p' | grep .; then
-  echo "bench_exec: no summary table in $log (the summary step did not run or failed)"
-  rc=1
-fi
-tr -d '\r' <"$log" | sed -n 's/^NESTED-BENCH-RAW /  raw: /p'
+# shellcheck source=nested/lib_bench_summary.sh
+source "$nested/lib_bench_summary.sh"
+bench_summary bench_exec "$MINIVMM_NESTED_CACHE/x86/console.log" "medians of ${RUNS:-3} runs; published on hardware KVM: virtme-ng 0.9 s (uname -r), vmtest 1.3 s (echo test)" || rc=1
 exit "$rc"
