@@ -74,19 +74,34 @@ UringBlockIo::~UringBlockIo() {
   ::close(event_fd_);
 }
 
+namespace {
+
+// The guest's buffers as the slot's iovecs; returns their total size and
+// whether every one suits O_DIRECT. The kernel only reads through iov_base
+// for a write, hence the const_cast for write buffers.
+template <class Byte>
+uint64_t gather(std::vector<iovec>& iov, std::span<const std::span<Byte>> buffers, const FileBlockBackend& file,
+                bool& aligned) {
+  iov.clear();
+  uint64_t total = 0;
+  aligned = true;
+  for (auto b : buffers) {
+    total += b.size();
+    aligned = aligned && file.aligned_for_direct(b.data(), b.size());
+    iov.push_back({const_cast<std::byte*>(b.data()), b.size()});
+  }
+  return total;
+}
+
+}  // namespace
+
 Result<void> UringBlockIo::queue_read(uint64_t offset, std::span<const std::span<std::byte>> buffers, uint32_t tag) {
   if (tag >= slots_.size() || slots_[tag].busy) return fail(ErrorCode::kInvalidArgument, "tag {} not free", tag);
   Slot& s = slots_[tag];
   s.write = false;
-  s.iov.clear();
   s.copy_back.clear();
-  uint64_t total = 0;
   bool aligned = true;
-  for (auto b : buffers) {
-    total += b.size();
-    aligned = aligned && file_.aligned_for_direct(b.data(), b.size());
-    s.iov.push_back({b.data(), b.size()});
-  }
+  const uint64_t total = gather(s.iov, buffers, file_, aligned);
   if (file_.direct() && !aligned) s.copy_back.assign(buffers.begin(), buffers.end());
   return start(tag, offset, total, aligned);
 }
@@ -97,16 +112,9 @@ Result<void> UringBlockIo::queue_write(uint64_t offset, std::span<const std::spa
   if (file_.read_only()) return fail(ErrorCode::kUnsupported, "{}: opened read-only", file_.path());
   Slot& s = slots_[tag];
   s.write = true;
-  s.iov.clear();
   s.copy_back.clear();
-  uint64_t total = 0;
   bool aligned = true;
-  for (auto b : buffers) {
-    total += b.size();
-    aligned = aligned && file_.aligned_for_direct(b.data(), b.size());
-    // The kernel only reads through iov_base for a write.
-    s.iov.push_back({const_cast<std::byte*>(b.data()), b.size()});
-  }
+  const uint64_t total = gather(s.iov, buffers, file_, aligned);
   return start(tag, offset, total, aligned);
 }
 
