@@ -30,7 +30,16 @@ pkg_check_modules(LZO2 REQUIRED IMPORTED_TARGET lzo2)
 # with trixie's; see scripts/build_sysroot.sh). IMPORTED_TARGET finds
 # libpcre2-8.a under MINIVMM_STATIC like the others.
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# virtio-blk reads and writes on io_uring (backends/). A C library: its .a
+# links in both static cross builds. Off: the synchronous engine alone.
+option(MINIVMM_IO_URING "virtio-blk I/O on io_uring (liburing)" ON)
+if(MINIVMM_IO_URING)
+  pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+endif()
 set_property(TARGET PkgConfig::PCRE2 APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS PCRE2_CODE_UNIT_WIDTH=8)
+# seccomp-bpf allow-lists per thread role (vmm/seccomp_policy.h): libseccomp
+# resolves syscall names per architecture; Debian's libseccomp-dev ships the .a.
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 find_library(BZ2_LIBRARY NAMES bz2 REQUIRED)
 find_path(BZ2_INCLUDE_DIR bzlib.h REQUIRED)
 find_library(FDT_LIBRARY NAMES fdt REQUIRED)

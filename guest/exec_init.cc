@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -228,20 +230,34 @@ void set_output_mode(int fd, bool terminal) {
   tcsetattr(fd, TCSANOW, &t);
 }
 
-[[noreturn]] void run_child(const Spec& spec) {
+// The command's stdin/stdout/stderr when the host's are not a terminal:
+// pipes, so it sees what a command run on the host would (no tty: no
+// prompts, pagers, colours or columns), copied to and from hvc1/hvc2 by PID 1.
+struct Pipes {
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+};
+
+[[noreturn]] void run_child(const Spec& spec, const Pipes* pipes) {
   ::setsid();
-  int io = ::open("/dev/hvc1", O_RDWR | O_NOCTTY);
-  int err = ::open("/dev/hvc2", O_WRONLY | O_NOCTTY);
-  if (io < 0 || err < 0) {
-    report("error", errno_text("cannot open", io < 0 ? "/dev/hvc1" : "/dev/hvc2"));
-    _exit(125);
+  if (pipes) {
+    // The pipes are O_CLOEXEC; the copies dup2 makes are not.
+    ::dup2(pipes->in[0], 0);
+    ::dup2(pipes->out[1], 1);
+    ::dup2(pipes->err[1], 2);
+  } else {
+    int io = ::open("/dev/hvc1", O_RDWR | O_NOCTTY);
+    int err = ::open("/dev/hvc2", O_WRONLY | O_NOCTTY);
+    if (io < 0 || err < 0) {
+      report("error", errno_text("cannot open", io < 0 ? "/dev/hvc1" : "/dev/hvc2"));
+      _exit(125);
+    }
+    if (spec.tty) ::ioctl(io, TIOCSCTTY, 0);
+    ::dup2(io, 0);
+    ::dup2(io, 1);
+    ::dup2(err, 2);
+    if (io > 2) ::close(io);
+    if (err > 2) ::close(err);
   }
-  if (spec.tty) ::ioctl(io, TIOCSCTTY, 0);
-  ::dup2(io, 0);
-  ::dup2(io, 1);
-  ::dup2(err, 2);
-  if (io > 2) ::close(io);
-  if (err > 2) ::close(err);
   for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
@@ -315,23 +331,100 @@ int main() {
   set_output_mode(io, spec.tty);
   set_output_mode(err, false);
 
+  Pipes pipes;
+  const bool piped = !spec.tty;
+  if (piped && (::pipe2(pipes.in, O_CLOEXEC) != 0 || ::pipe2(pipes.out, O_CLOEXEC) != 0 ||
+                ::pipe2(pipes.err, O_CLOEXEC) != 0))
+    fail("error", errno_text("cannot make the pipes for", spec.argv[0]));
+  // SIGCHLD on a signalfd, so one poll waits for output, input and the end.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  const int child_fd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  // hvc1 no longer echoes and the command's stdin is there: the host may send.
+  report("ready", "");
   pid_t child = ::fork();
   if (child < 0) fail("error", errno_text("cannot fork for", spec.argv[0]));
-  if (child == 0) run_child(spec);
+  if (child == 0) run_child(spec, piped ? &pipes : nullptr);
+  if (piped) {
+    ::close(pipes.in[0]);
+    ::close(pipes.out[1]);
+    ::close(pipes.err[1]);
+    ::fcntl(pipes.out[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(pipes.err[0], F_SETFL, O_NONBLOCK);
+  }
 
   // PID 1 reaps every orphan; the command's own status is the one reported.
+  // Until the command ends it copies hvc1 to the command's stdin (a short
+  // read at the host's end of input closes it) and its stdout/stderr out.
   int code = 125;
-  for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
+  bool ended = false, in_open = piped, out_open = piped, err_open = piped;
+  std::string pending;  // read from hvc1, not yet taken by the command
+  char buf[16384];
+  auto copy_out = [&](int from, int to, bool& open) {
+    for (;;) {
+      ssize_t n = ::read(from, buf, sizeof buf);
+      if (n > 0) {
+        write_all(to, std::string_view(buf, static_cast<size_t>(n)));
+        continue;
+      }
+      if (n == 0 || (errno != EINTR && errno != EAGAIN)) open = false;
+      if (n < 0 && errno == EINTR) continue;
+      return;
     }
-    if (pid != child) continue;
-    code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
-    break;
+  };
+  while (!ended) {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid != child) continue;
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+      ended = true;
+    }
+    if (ended || (pid < 0 && errno == ECHILD)) break;
+    pollfd fds[5];
+    nfds_t n = 0;
+    fds[n++] = {child_fd, POLLIN, 0};
+    if (in_open && pending.empty()) fds[n++] = {io, POLLIN, 0};
+    if (in_open && !pending.empty()) fds[n++] = {pipes.in[1], POLLOUT, 0};
+    if (out_open) fds[n++] = {pipes.out[0], POLLIN, 0};
+    if (err_open) fds[n++] = {pipes.err[0], POLLIN, 0};
+    if (::poll(fds, n, -1) < 0) continue;
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == child_fd) {
+        signalfd_siginfo info;
+        while (::read(child_fd, &info, sizeof info) > 0) {
+        }
+      } else if (fds[i].fd == io) {
+        ssize_t got = ::read(io, buf, sizeof buf);
+        if (got > 0) {
+          pending.assign(buf, static_cast<size_t>(got));
+        } else if (got == 0 || errno != EINTR) {
+          in_open = false;
+          ::close(pipes.in[1]);  // the host's end of input
+        }
+      } else if (fds[i].fd == pipes.in[1]) {
+        ssize_t put = ::write(pipes.in[1], pending.data(), pending.size());
+        if (put > 0) {
+          pending.erase(0, static_cast<size_t>(put));
+        } else if (put < 0 && errno != EINTR && errno != EAGAIN) {
+          in_open = false;  // the command closed its stdin
+          ::close(pipes.in[1]);
+        }
+      } else if (fds[i].fd == pipes.out[0]) {
+        copy_out(pipes.out[0], io, out_open);
+      } else if (fds[i].fd == pipes.err[0]) {
+        copy_out(pipes.err[0], err, err_open);
+      }
+    }
   }
+  // What the command wrote before it ended (children it left running may
+  // still hold the pipes: take what is there, do not wait for them).
+  if (out_open) copy_out(pipes.out[0], io, out_open);
+  if (err_open) copy_out(pipes.err[0], err, err_open);
   // Everything the command wrote has reached the host before its status does:
   // virtio-console hands each write to the host before returning.
   tcdrain(io);

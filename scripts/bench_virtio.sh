@@ -100,13 +100,7 @@ bash "$nested/run_x86.sh" --timeout 3600 --step-timeout 900 \
   "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_virtio.sh" \
   "$nested/steps_x86_bench_virtio.sh" || rc=$?
 
-log=$MINIVMM_NESTED_CACHE/x86/console.log
-echo
-echo "bench_virtio: $(date -u +%Y-%m-%d), nested L1 (QEMU TCG, SVM+NPT) on $(nproc) host CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench_virtio: medians; ratio = minivmm / QEMU; (L1) rows time the same passes by L1's clock"
-if ! tr -d '\r' <"$log" | sed -n 's/^NESTED-BENCH //p' | grep .; then
-  echo "bench_virtio: no summary table in $log (the summary step did not run or failed)"
-  rc=1
-fi
-tr -d '\r' <"$log" | sed -n 's/^NESTED-BENCH-RAW /  raw: /p'
+# shellcheck source=nested/lib_bench_summary.sh
+source "$nested/lib_bench_summary.sh"
+bench_summary bench_virtio "$MINIVMM_NESTED_CACHE/x86/console.log" "medians; ratio = minivmm / QEMU; (L1) rows time the same passes by L1's clock" || rc=1
 exit "$rc"

@@ -54,7 +54,7 @@ done
 wanted=(
   libfmt-dev libboost-dev libboost-program-options-dev
   zlib1g-dev liblzma-dev libzstd-dev liblz4-dev liblzo2-dev libbz2-dev libfdt-dev
-  libpcre2-dev
+  libpcre2-dev liburing-dev libseccomp-dev
   libglib2.0-dev
 )
 # libglib2.0-dev (libglib-2.0.a) is for libslirp, built from source against it

@@ -10,7 +10,7 @@ packages=(
   libfmt-dev libboost-dev libboost-program-options-dev
   libfdt-dev device-tree-compiler acpica-tools
   zlib1g-dev libbz2-dev liblzma-dev liblz4-dev liblzo2-dev libzstd-dev
-  libpcre2-dev libslirp-dev libglib2.0-dev
+  libpcre2-dev libslirp-dev libglib2.0-dev liburing-dev libseccomp-dev
   xz-utils zstd lz4 bzip2 gzip lzop
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils

@@ -17,6 +17,10 @@
 
 #include <fmt/format.h>
 
+#if MINIVMM_HAVE_IO_URING
+#include "uring_block_io.h"
+#endif
+
 namespace backends {
 
 using devices::ErrorCode;
@@ -140,8 +144,27 @@ Result<std::unique_ptr<FileBlockBackend>> FileBlockBackend::open(const std::stri
     }
     return fail(ErrorCode::kIo, "{}: cannot lock (F_OFD_SETLK): {}", path, errno_text(err));
   }
-  return std::unique_ptr<FileBlockBackend>(
+  std::unique_ptr<FileBlockBackend> backend(
       new FileBlockBackend(fd, path, size, options.read_only, direct, block, block_device));
+  if (options.engine == IoEngine::kSync) {
+    backend->engine_ = "sync (asked for)";
+#if MINIVMM_HAVE_IO_URING
+  } else if (auto io = UringBlockIo::create(*backend, fd, std::max<uint32_t>(options.queue_depth, 1))) {
+    backend->uring_ = std::move(*io);
+    backend->engine_ = "io_uring";
+  } else if (options.engine == IoEngine::kUring) {
+    return fail(ErrorCode::kUnsupported, "{}: {}", path, io.error().message);
+  } else {
+    backend->engine_ = fmt::format("sync ({})", io.error().message);
+  }
+#else
+  } else if (options.engine == IoEngine::kUring) {
+    return fail(ErrorCode::kUnsupported, "{}: io_uring: this build has none (MINIVMM_IO_URING=OFF)", path);
+  } else {
+    backend->engine_ = "sync (this build has no io_uring)";
+  }
+#endif
+  return backend;
 }
 
 FileBlockBackend::FileBlockBackend(int fd, std::string path, uint64_t size, bool read_only, bool direct,
@@ -154,7 +177,12 @@ FileBlockBackend::FileBlockBackend(int fd, std::string path, uint64_t size, bool
       block_size_(block_size),
       block_device_(block_device) {}
 
-FileBlockBackend::~FileBlockBackend() { ::close(fd_); }  // drops the OFD lock too
+FileBlockBackend::~FileBlockBackend() {
+  uring_.reset();  // waits for requests in flight, before their fd closes
+  ::close(fd_);    // drops the OFD lock too
+}
+
+devices::virtio::AsyncBlockIo* FileBlockBackend::async_io() { return uring_.get(); }
 
 bool FileBlockBackend::aligned(const void* p, size_t len) const {
   return reinterpret_cast<uintptr_t>(p) % block_size_ == 0 && len % block_size_ == 0;

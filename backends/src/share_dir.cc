@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -74,6 +77,23 @@ int open_beneath(int dirfd, std::string_view name, int flags, mode_t mode) {
 }
 
 std::string proc_fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+
+uint64_t raise_open_file_limit(uint64_t wanted) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+  if (r.rlim_cur >= wanted) return r.rlim_cur;
+  if (r.rlim_max < wanted) {
+    // Raising the hard limit needs CAP_SYS_RESOURCE; the kernel caps it at fs.nr_open.
+    uint64_t nr_open = 0;
+    std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+    rlimit more{};
+    more.rlim_cur = more.rlim_max = nr_open > 0 ? std::min<uint64_t>(wanted, nr_open) : wanted;
+    if (more.rlim_max > r.rlim_max && ::setrlimit(RLIMIT_NOFILE, &more) == 0) return more.rlim_cur;
+  }
+  r.rlim_cur = std::min<uint64_t>(wanted, r.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &r) != 0) ::getrlimit(RLIMIT_NOFILE, &r);
+  return r.rlim_cur;
+}
 
 int reopen(int path_fd, int flags) {
   struct stat st;

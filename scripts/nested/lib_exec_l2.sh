@@ -36,10 +36,27 @@ l2_exec_shares() {
   if [ "$fs" = 9p ] && [ -n "${EXEC_9P_KERNEL:-}" ]; then
     kernel=$EXEC_9P_KERNEL modules=$EXEC_9P_MODULES
   fi
-  echo "+ vmm exec --kernel $kernel --fs $fs --share $rw --share $ro,ro -- sh -c '...; exit 7'"
+  # As EXEC_USER (uid:gid) when set: the share's files must then be that
+  # user's, not root's (vmm, the kernel and modules are copied where it can
+  # read them).
+  as_user= vmm=$VMM
+  if [ -n "${EXEC_USER:-}" ]; then
+    home=/tmp/exec-home-$fs
+    rm -rf "$home"
+    mkdir -p "$home/modules"
+    mkdir -p "$home/bin"
+    { cp "$kernel" "$home/kernel" && cp -r "$modules/." "$home/modules/" && cp "$VMM" "$home/bin/vmm" &&
+      cp "$(dirname "$VMM")/vmm-exec-init" "$home/bin/"; } || { echo "l2_exec_shares: copying failed"; return 1; }
+    kernel=$home/kernel modules=$home/modules vmm=$home/bin/vmm
+    chown -R "$EXEC_USER" "$home" "$rw" "$ro"
+    chmod 0666 /dev/kvm
+    as_user="setpriv --reuid=${EXEC_USER%:*} --regid=${EXEC_USER#*:} --clear-groups env HOME=$home"
+  fi
+  echo "+ ${as_user:+$as_user }vmm exec --kernel $kernel --fs $fs --share $rw --share $ro,ro -- sh -c '...; exit 7'"
   start=$(date +%s)
   rc=0
-  "$VMM" exec --kernel "$kernel" --modules "$modules" --fs "$fs" --timeout "$L2_TIMEOUT" \
+  # shellcheck disable=SC2086 # as_user is words
+  $as_user "$vmm" exec --kernel "$kernel" --modules "$modules" --fs "$fs" --timeout "$L2_TIMEOUT" \
     --share "$rw" --share "$ro,ro" -- sh -c "$script" >/tmp/exec-$fs.out 2>/tmp/exec-$fs.err </dev/null || rc=$?
   echo "vmm exec took $(($(date +%s) - start)) s; exit status $rc"
   echo "--- stdout:"; cat /tmp/exec-$fs.out; echo "--- stderr:"; cat /tmp/exec-$fs.err; echo "---"
@@ -49,12 +66,14 @@ l2_exec_shares() {
   [ "$(cat /tmp/exec-$fs.err)" = err ] || { echo "l2_exec_shares: stderr is not exactly 'err'"; ok=0; }
   [ "$(cat "$rw/from-guest" 2>/dev/null)" = written-by-guest ] ||
     { echo "l2_exec_shares: the guest's file is not in $rw"; ok=0; }
-  if [ -e "$rw/from-guest" ] && [ "$(stat -c %u "$rw/from-guest")" != "$(id -u)" ]; then
-    echo "l2_exec_shares: $rw/from-guest is owned by uid $(stat -c %u "$rw/from-guest"), not $(id -u)"
+  owner=$(id -u):$(id -g)
+  [ -z "${EXEC_USER:-}" ] || owner=$EXEC_USER
+  if [ -e "$rw/from-guest" ] && [ "$(stat -c %u:%g "$rw/from-guest")" != "$owner" ]; then
+    echo "l2_exec_shares: $rw/from-guest is owned by $(stat -c %u:%g "$rw/from-guest"), not $owner (who ran vmm)"
     ok=0
   fi
   [ ! -e "$ro/new" ] || { echo "l2_exec_shares: the read-only share was written"; ok=0; }
-  [ "$ok" = 1 ] && echo "MINIVMM-EXEC-OK fs=$fs"
+  [ "$ok" = 1 ] && echo "MINIVMM-EXEC-OK fs=$fs owner=$owner"
   [ "$ok" = 1 ]
 }
 
@@ -69,4 +88,52 @@ l2_exec_missing_command() {
   grep -q minivmm-no-such-command /tmp/exec-127.err ||
     { echo "l2_exec_missing_command: stderr does not name the command"; return 1; }
   echo "MINIVMM-EXEC-127-OK"
+}
+
+# l2_exec_shell: no command, stdin not a terminal: the user's shell reads its
+# commands from stdin (as `ssh host < script` does), its output comes back and
+# vmm exits with the shell's status.
+l2_exec_shell() {
+  echo "+ printf 'echo MINIVMM-SHELL-\$((6 * 7))\nexit 3\n' | vmm exec"
+  rc=0
+  printf 'echo MINIVMM-SHELL-$((6 * 7))\nexit 3\n' |
+    SHELL=/bin/sh "$VMM" exec --kernel "$EXEC_KERNEL" --modules "$EXEC_MODULES" --timeout "$L2_TIMEOUT" \
+      >/tmp/exec-shell.out 2>/tmp/exec-shell.err || rc=$?
+  cat /tmp/exec-shell.out /tmp/exec-shell.err
+  [ "$rc" = 3 ] || { echo "l2_exec_shell: exit status $rc, expected the shell's 3"; return 1; }
+  [ "$(cat /tmp/exec-shell.out)" = MINIVMM-SHELL-42 ] ||
+    { echo "l2_exec_shell: stdout is not exactly the command's output"; return 1; }
+  echo "MINIVMM-EXEC-SHELL-OK"
+}
+
+# l2_virtiofs_root: a stock kernel that builds virtio-fs in (trixie's) mounts
+# its root straight from a share, no initramfs (rootfstype=virtiofs
+# root=TAG): a busybox root made here from L1's static busybox, whose /init
+# writes a file and names the root's file system type; the file must then be
+# in the directory on L1.
+l2_virtiofs_root() {
+  root=/tmp/virtiofs-root
+  rm -rf "$root"
+  mkdir -p "$root/bin" "$root/proc" "$root/dev"
+  # busybox's own `command -v busybox` may answer just the name: look for the file.
+  bb=
+  for f in /bin/busybox /usr/bin/busybox /sbin/busybox; do [ -f "$f" ] && { bb=$f; break; }; done
+  [ -n "$bb" ] && cp "$bb" "$root/bin/busybox" || { echo "l2_virtiofs_root: no busybox file in L1"; return 1; }
+  ln -s busybox "$root/bin/sh"
+  cat >"$root/init" <<'INIT'
+#!/bin/sh
+/bin/busybox mount -t proc proc /proc
+echo written-by-guest >/written
+/bin/busybox sync
+echo "MINIVMM-VIRTIOFS-ROOT-OK type=$(/bin/busybox awk '$2 == "/" {t = $3} END {print t}' /proc/mounts)"
+/bin/busybox poweroff -f
+INIT
+  chmod +x "$root/init"
+  echo "+ vmm --kernel $EXEC_KERNEL --share $root,tag=vroot --cmdline 'console=hvc0 rootfstype=virtiofs root=vroot rw init=/init'"
+  "$VMM" --kernel "$EXEC_KERNEL" --share "$root,tag=vroot" --timeout "$L2_TIMEOUT" \
+    --cmdline "console=hvc0 panic=-1 rootfstype=virtiofs root=vroot rw init=/init" \
+    --expect 'MINIVMM-VIRTIOFS-ROOT-OK type=virtiofs' || { echo "l2_virtiofs_root: the boot failed"; return 1; }
+  [ "$(cat "$root/written" 2>/dev/null)" = written-by-guest ] ||
+    { echo "l2_virtiofs_root: the guest's /written is not in $root"; return 1; }
+  echo "MINIVMM-VIRTIOFS-ROOT-FILE-OK"
 }

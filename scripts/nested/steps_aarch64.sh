@@ -3,7 +3,7 @@
 # functions are in lib_aarch64_l2.sh. Each boot must reach the initramfs's
 # marker line on the serial console; the SMP boot must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-image-1cpu boot-image-smp2 boot-image-gz \
-  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command net-user net-tap
+  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell net-user net-tap
 step kvm-integration-tests kvm_integration_tests
 step boot-image-1cpu    l2_boot MINIVMM-INIT-OK --kernel /l2/Image
 step boot-image-smp2    l2_boot MINIVMM-CPUS=2 --kernel /l2/Image --cpus 2
@@ -19,6 +19,7 @@ step disk-root-hvc0     l2_disk_boot hvc0-arm64 hvc0
 step exec-virtiofs      l2_exec_shares virtiofs
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
+step exec-shell         l2_exec_shell
 # virtio-net (lib_net_l2.sh): DHCP from libslirp, a file from L1's loopback
 # checked by sha256, the guest's page fetched through a hostfwd (a taken port
 # refused with exit 2); then a TAP with static addresses.

@@ -8,7 +8,7 @@ export MINIVMM_BINARY_DIR=/minivmm/build
 VMM=/minivmm/build/vmm/vmm
 L2_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
 expect_steps tiny-guest kvm-integration-tests boot-image-1cpu boot-image-2cpus boot-image-gzip \
-  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command net-user net-tap
+  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell virtiofs-root net-user net-tap
 step tiny-guest $VMM --kernel build/tests/guests/riscv64_guest_off.bin --expect GUEST-CPUS=1 --timeout 60
 # KVM works in L1: a skipped test fails the step (kvm_tests_ran, lib_l1.sh).
 step kvm-integration-tests kvm_tests_ran ./build/tests/vmm_tests --gtest_filter='KvmBootRiscv64.*' --gtest_brief=1
@@ -33,6 +33,9 @@ export EXEC_KERNEL=/minivmm/l2/Image EXEC_MODULES=/minivmm/l2/modules
 step exec-virtiofs      l2_exec_shares virtiofs
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
+step exec-shell         l2_exec_shell
+# trixie's kernel mounts its root from a share with no initramfs at all.
+step virtiofs-root      l2_virtiofs_root
 # virtio-net (lib_net_l2.sh, in the same STEP_LIB): DHCP from libslirp, a
 # file from L1's loopback checked by sha256, the guest's page fetched through
 # a hostfwd (a taken port refused with exit 2); then a TAP with static addresses.

@@ -5,7 +5,7 @@
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
   disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx \
-  exec-virtiofs exec-9p exec-missing-command net-user net-tap debian-login
+  exec-virtiofs exec-9p exec-missing-command exec-shell net-user net-tap debian-login
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -30,9 +30,20 @@ step console-shell-hvc0 l2_hvc0_shell shell-x86
 step disk-root-mptable-intx l2_disk_boot_mptable mptable-x86
 # vmm exec (lib_exec_l2.sh) with the generic Debian kernel and its modules:
 # L1's root as the guest's, shares over virtio-fs and over 9p.
+# virtio-fs as an unprivileged user (uid 1000, only /dev/kvm opened to it):
+# the guest's file in the share must be that user's.
+export EXEC_USER=1000:1000
 step exec-virtiofs      l2_exec_shares virtiofs
+unset EXEC_USER
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
+step exec-shell         l2_exec_shell
+# The hostile guest (lib_hostile_l2.sh, `l2_hostile pci|mmio` under the ASan
+# build, until --timeout) is not in CI: in 2 of its 3 nested runs
+# (2026-12-05, once over virtio-mmio, once over virtio-pci) the vmm outlived
+# its --timeout and the step's own timeout while the guest kept hammering
+# the ports, and L1 stopped answering; one virtio-pci run passed. Run it by
+# hand (docs/nested.md) until that is diagnosed.
 # virtio-net (lib_net_l2.sh): DHCP from libslirp, a file from L1's loopback
 # checked by sha256, a page the guest serves fetched by L1 through a hostfwd
 # (and a taken hostfwd port refused with exit 2); then the same over a TAP

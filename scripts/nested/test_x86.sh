@@ -9,7 +9,9 @@
 #   test_x86.sh [--kvm-only | --qemu-reference | --compare] [run_x86.sh options]
 #
 # MINIVMM_BUILD_DIR selects the build tree (default build/default); its vmm
-# binary and KVM tests must already be built.
+# binary and KVM tests must already be built. MINIVMM_ASAN_BUILD_DIR (default
+# build/asan) is the ASan+UBSan tree the hostile-guest steps run; this script
+# builds its vmm and test guests.
 set -euo pipefail
 die() { echo "test_x86: error: $*" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,14 +29,23 @@ case ${1:-} in
   --compare) mode=compare; shift ;;
 esac
 case $mode in
-  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh"
-           "$here/steps_x86_vmm.sh") ;;
+  vmm) steps+=("$here/lib_x86_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_hostile_l2.sh"
+               "$here/lib_net_l2.sh" "$here/steps_x86_vmm.sh") ;;
   qemu) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_qemu.sh") ;;
   compare) steps+=("$here/lib_x86_l2.sh" "$here/steps_x86_compare.sh") ;;
 esac
 vmm=$build_dir/vmm/vmm
 if [ "$mode" = vmm ] || [ "$mode" = compare ]; then
   [ -x "$vmm" ] || die "$vmm not built (cmake --preset default && cmake --build --preset default)"
+fi
+# The hostile-guest steps run the ASan+UBSan build (MINIVMM_ASAN_BUILD_DIR,
+# default build/asan; scripts/test.sh builds it before the nested layers):
+# make sure its vmm and test guests are current.
+asan_dir=$(realpath -m "${MINIVMM_ASAN_BUILD_DIR:-$project/build/asan}")
+if [ "$mode" = vmm ]; then
+  [ -f "$asan_dir/build.ninja" ] || (cd "$project" && cmake --preset asan >/dev/null) ||
+    die "cannot configure the ASan build in $asan_dir"
+  cmake --build "$asan_dir" --target vmm test_guests >/dev/null || die "the ASan build of vmm failed ($asan_dir)"
 fi
 
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
@@ -58,11 +69,12 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "GENERIC_BZIMAGE=$kernel_cache/amd64/vmlinuz"
       --env "EXEC_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "EXEC_MODULES=$exec_modules/cloud-amd64"
       --env "EXEC_9P_KERNEL=$kernel_cache/amd64/vmlinuz" --env "EXEC_9P_MODULES=$exec_modules/amd64"
+      --env "HOSTILE_BUILD_DIR=$asan_dir"
       --env "NET_KERNEL=$kernel_cache/cloud-amd64/vmlinuz" --env "NET_INITRD=$net_initrd"
       --env "NET_CMDLINE=console=ttyS0 reboot=k panic=-1")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
-for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX; do
+for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX HOSTILE_TIMEOUT; do
   [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
 done
 # Twelve L2 boots under nested virtualization on a shared 2-core host, one of

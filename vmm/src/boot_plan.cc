@@ -103,7 +103,7 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
   auto platform = build_platform(options.arch, options,
                                  PlatformSinks{[](devices::MachineRequest, std::string_view) {}, [](std::byte) {}, {}}, *mem);
   if (!platform) {
-    if (is_user_input_error(platform.error())) return fail(ErrorCode::kInvalidArgument, "{}", platform.error().message);
+    if (user_input_exit_code(platform.error().message) != 0) return fail(ErrorCode::kInvalidArgument, "{}", platform.error().message);
     return fail(ErrorCode::kInvalidArgument, "devices: {}", platform.error().message);
   }
 

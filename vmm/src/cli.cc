@@ -92,7 +92,11 @@ po::options_description vm_options() {
       ("no-rng", po::bool_switch(), "leave out the virtio-rng entropy device")
       ("virtio-transport", po::value<std::string>()->value_name("none|pci|mmio"),
        "how the virtio devices (console, rng, --disk) reach the guest: pci (default: a PCI host bridge, MSI-X "
-       "where the irqchip routes MSIs, INTx elsewhere), mmio (virtio-mmio windows) or none (no virtio devices)");
+       "where the irqchip routes MSIs, INTx elsewhere), mmio (virtio-mmio windows) or none (no virtio devices)")
+      ("seccomp", po::value<std::string>()->value_name("kill|log|off"),
+       "seccomp-bpf allow-list per thread once the VM is set up: kill (default: a forbidden system call ends "
+       "the VMM with a message naming the thread and the call, exit code 10), log (the kernel logs it and lets "
+       "it run), off");
   return desc;
 }
 
@@ -107,7 +111,10 @@ po::options_description exec_options() {
       ("modules", po::value<std::string>()->value_name("DIR"),
        "the kernel's modules, a /lib/modules/VERSION tree (default: /lib/modules/ and the kernel's version)")
       ("append", po::value<std::string>()->value_name("STR"), "extra words for the guest kernel's command line")
-      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr");
+      ("verbose", po::bool_switch(), "show the guest kernel's console on stderr")
+      ("save-initrd", po::value<std::string>()->value_name("FILE"),
+       "write the initrd this run would boot to FILE, print the kernel and its command line, and stop (to run the "
+       "same guest under another VMM)");
   return desc;
 }
 
@@ -160,7 +167,7 @@ std::expected<ConsoleOptions, UsageError> parse_console(const std::string& text)
 
 std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, const std::vector<std::string>& args) {
   for (const auto& name : {"kernel", "initrd", "cmdline", "memory", "cpus", "arch", "boot", "console", "expect",
-                           "timeout", "dump-dtb", "disk", "share", "virtio-transport"}) {
+                           "timeout", "dump-dtb", "disk", "share", "virtio-transport", "seccomp"}) {
     if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
   for (const auto& name : {"boot-report", "dry-run", "no-rng"}) {
@@ -196,8 +203,12 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
     }
     options.exec.verbose = vm["verbose"].as<bool>();
     if (vm.count("append")) options.exec.append = vm["append"].as<std::string>();
+    if (vm.count("save-initrd")) {
+      options.exec.save_initrd = vm["save-initrd"].as<std::string>();
+      if (options.exec.save_initrd->empty()) return usage("--save-initrd: the path is empty");
+    }
   } else {
-    for (const auto& name : {"fs", "modules", "append"})
+    for (const auto& name : {"fs", "modules", "append", "save-initrd"})
       if (vm.count(name)) return usage("--{} applies to `vmm exec` only", name);
     if (vm["verbose"].as<bool>()) return usage("--verbose applies to `vmm exec` only");
   }
@@ -330,6 +341,11 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
     }
   }
   options.rng = !vm["no-rng"].as<bool>();
+  if (auto mode = get("seccomp")) {
+    auto parsed = seccomp::parse_mode(*mode);
+    if (!parsed) return usage("--seccomp {}: expected kill, log or off", quoted(*mode));
+    options.seccomp = *parsed;
+  }
   if (auto transport = get("virtio-transport")) {
     if (*transport == "none") {
       options.transport = VirtioTransport::kNone;
@@ -733,6 +749,11 @@ std::expected<Options, UsageError> parse_command_line(std::span<const char* cons
   if (vm.count("args")) positional_args = vm["args"].as<std::vector<std::string>>();
   if (!positional_args.empty()) {
     if (positional_args[0] == "inspect") return parse_inspect(vm, positional_args);
+    if (positional_args[0] == "seccomp-report" && positional_args.size() == 1) {
+      Options options;
+      options.command = Command::kSeccompReport;
+      return options;
+    }
     if (positional_args[0] == "exec") {
       if (positional_args.size() > 1)
         return usage("exec: unexpected argument {} (the command goes after --: vmm exec [options] -- CMD ARGS...)",
@@ -774,6 +795,8 @@ std::string help_text() {
       "  {:<3} the guest shut down before --expect matched\n"
       "  {:<3} stopped by SIGINT or SIGTERM\n"
       "  {:<3} the guest crashed: a triple fault (x86) or a crash system event\n"
+      "  {:<3} a minivmm thread made a system call its seccomp filter forbids (--seccomp kill; the message\n"
+      "      names the thread and the call)\n"
       "  {:<3} internal error (a bug in minivmm)\n"
       "\n"
       "--dry-run loads the kernel and initrd and writes every boot structure into guest memory as a\n"
@@ -786,13 +809,14 @@ std::string help_text() {
       "vmm exec exits with CMD's status (128+N when a signal N ended it; 126 when CMD cannot be run, 127\n"
       "when it is not found), {} when --timeout expired, {} when minivmm or the guest kernel failed before\n"
       "CMD's status came back (bad arguments, an unreadable kernel, no KVM, a panic, a kernel without the\n"
-      "CONFIG_ options exec needs: the message says which) and {} when stopped by SIGINT or SIGTERM.\n"
+      "CONFIG_ options exec needs, a system call the seccomp filter forbids: the message says which) and {}\n"
+      "when stopped by SIGINT or SIGTERM.\n"
       "The default kernel is the host's own, /boot/vmlinuz-$(uname -r); stock distribution kernels get\n"
       "their virtio, virtio-fs or 9p modules from /lib/modules in a generated initramfs (cached).\n",
       options.str(), static_cast<int>(kExitOk), static_cast<int>(kExitUsage), static_cast<int>(kExitLoad),
       static_cast<int>(kExitKvm), static_cast<int>(kExitGuestPanic), static_cast<int>(kExitTimeout),
       static_cast<int>(kExitExpectUnmet), static_cast<int>(kExitInterrupted), static_cast<int>(kExitGuestCrash),
-      static_cast<int>(kExitInternal), static_cast<int>(kExitExecTimeout), static_cast<int>(kExitExecFailed),
+      static_cast<int>(kExitSeccomp), static_cast<int>(kExitInternal), static_cast<int>(kExitExecTimeout), static_cast<int>(kExitExecFailed),
       static_cast<int>(kExitExecInterrupted));
 }
 

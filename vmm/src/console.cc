@@ -1,4 +1,5 @@
 #include "vmm/console.h"
+#include "vmm/sandbox.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -84,6 +85,7 @@ bool ConsoleOutput::write_chunk(std::string_view chunk) {
 }
 
 void ConsoleOutput::run() {
+  seccomp::enter(seccomp::Role::kConsoleOutput);
   std::string chunk;
   for (;;) {
     {
@@ -135,6 +137,7 @@ void ConsoleInput::stop() {
 }
 
 void ConsoleInput::run() {
+  seccomp::enter(seccomp::Role::kConsoleInput);
   std::array<char, 512> buffer{};
   bool eof = false;
   std::string at_eof;

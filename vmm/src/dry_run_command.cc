@@ -10,6 +10,7 @@
 
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
+#include "vmm/platform.h"
 #include "vmm/text.h"
 
 namespace vmm {
@@ -135,7 +136,7 @@ int run_dry_run(const Options& options, std::FILE* out, std::FILE* err) {
     bool named = message.starts_with(options.kernel) || message.starts_with("--") ||
                  (options.initrd && message.starts_with(*options.initrd));
     fmt::print(err, "{}\n", named ? "vmm: " + escape_control(message) : error_line(options.kernel, message));
-    return kExitLoad;
+    return user_input_exit_code(message) == kExitUsage ? kExitUsage : kExitLoad;
   }
   if (options.dump_dtb) {
     std::ofstream file(*options.dump_dtb, std::ios::binary | std::ios::trunc);

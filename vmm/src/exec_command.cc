@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <span>
 
 #include <fmt/format.h>
@@ -56,6 +58,8 @@ void GuestReport::line(std::string_view text) {
     error_ = std::string(value);
   } else if (kind == "missing") {
     missing_ = std::string(value);
+  } else if (kind == "ready") {
+    ready_.store(true, std::memory_order_release);
   }
 }
 
@@ -226,16 +230,37 @@ int run_exec(const Options& options) {
                             options.exec.append.empty() ? "" : " ", options.exec.append);
   run.console = {ConsoleKind::kNone, {}};
 
+  if (options.exec.save_initrd) {
+    const std::string& path = *options.exec.save_initrd;
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file << *base << runpart;
+    file.close();
+    const bool ok = !file.fail();
+    ::close(memfd);
+    if (!ok) {
+      say(fmt::format("--save-initrd {}: {}", path, std::strerror(errno)));
+      return kExitExecFailed;
+    }
+    // What a peer needs besides the initrd: the kernel, its command line and
+    // the shares with their tags (hvc0..2 are the status, stdout and stderr).
+    fmt::print("kernel {}\ncmdline {}\n", run.kernel, run.cmdline.value_or(""));
+    for (const ShareOptions& share : run.shares)
+      fmt::print("share {} {} {}\n", share.tag, share.read_only ? "ro" : "rw", share.host_dir);
+    return std::fflush(stdout) == 0 ? 0 : kExitExecFailed;
+  }
+
   exec::GuestReport report;
   RunHooks hooks;
   hooks.console_tap = [&report](std::string_view bytes) { report.feed(bytes); };
   hooks.extra_consoles = {[](std::span<const std::byte> b) { write_fd(STDOUT_FILENO, b); },
                           [](std::span<const std::byte> b) { write_fd(STDERR_FILENO, b); }};
   hooks.input_console = 0;
+  hooks.input_ready = [&report] { return report.ready(); };
   hooks.input_escape = tty;
   hooks.raw_stdin = tty;
   hooks.input_eof_char = '\x04';
   hooks.console_to_stderr = options.exec.verbose;
+  hooks.seccomp_exit_code = kExitExecFailed;
 
   const int code = run_vm(run, &hooks);
   ::close(memfd);

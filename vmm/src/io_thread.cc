@@ -1,4 +1,5 @@
 #include "vmm/io_thread.h"
+#include "vmm/sandbox.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ struct IoThread::Impl {
   };
 
   std::string name;
+  seccomp::Role role = seccomp::Role::kVirtioDevice;
   asio::io_context context{1};  // one thread: Asio may skip its locking
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(context);
   std::vector<std::unique_ptr<Watch>> watches;
@@ -41,7 +43,10 @@ struct IoThread::Impl {
   }
 };
 
-IoThread::IoThread(std::string name) : impl_(std::make_unique<Impl>()) { impl_->name = std::move(name); }
+IoThread::IoThread(std::string name, seccomp::Role role) : impl_(std::make_unique<Impl>()) {
+  impl_->name = std::move(name);
+  impl_->role = role;
+}
 
 IoThread::~IoThread() { stop(); }
 
@@ -61,6 +66,7 @@ void IoThread::start() {
   if (impl_->thread.joinable() || impl_->stopped) return;
   impl_->thread = std::thread([impl = impl_.get()] {
     pthread_setname_np(pthread_self(), impl->name.substr(0, 15).c_str());
+    seccomp::enter(impl->role);
     impl->context.run();
   });
 }

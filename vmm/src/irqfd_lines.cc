@@ -39,7 +39,7 @@ Result<Fd> make_eventfd() {
 struct IrqfdLines::Impl {
   Vm* vm = nullptr;
   std::vector<std::shared_ptr<Line>> lines;
-  IoThread thread{"irq-resample"};
+  IoThread thread{"irq-resample", seccomp::Role::kIrqResample};
 };
 
 bool IrqfdLines::supported(const Vm& vm) {

@@ -21,8 +21,7 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
 
   auto platform = build_platform(options.arch, options, std::move(sinks), m->mem_);
   if (!platform) {
-    if (is_net_error(platform.error())) return error(kExitUsage, platform.error().message);
-    if (is_user_input_error(platform.error())) return error(kExitLoad, platform.error().message);
+    if (int code = user_input_exit_code(platform.error().message)) return error(code, platform.error().message);
     return error(kExitInternal, fmt::format("devices: {}", platform.error().message));
   }
   m->platform_ = std::move(*platform);

@@ -16,6 +16,7 @@
 #include "vmm/exit_codes.h"
 #include "vmm/inspect_command.h"
 #include "vmm/run.h"
+#include "vmm/seccomp_policy.h"
 #include "vmm/text.h"
 
 namespace {
@@ -45,6 +46,9 @@ int run(int argc, char** argv) {
       return vmm::run_vm(*options);
     case vmm::Command::kExec:
       return vmm::run_exec(*options);
+    case vmm::Command::kSeccompReport:
+      fmt::print("{}", vmm::seccomp::report());
+      return vmm::kExitOk;
   }
   return vmm::kExitInternal;
 }

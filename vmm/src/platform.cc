@@ -5,6 +5,7 @@
 #include "backends/p9_server.h"
 #include "backends/slirp_net.h"
 #include "backends/tap_net.h"
+#include "backends/share_dir.h"
 #include "boot/device_map.h"
 #include "boot/layout_x86.h"
 #include "boot/memory_map_aarch64.h"
@@ -22,6 +23,7 @@
 #include "devices/virtio/virtio_p9.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
+#include "vmm/exit_codes.h"
 
 namespace vmm {
 
@@ -163,8 +165,16 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
     o.cache = disk.cache == DiskCache::kNone ? backends::CacheMode::kNone : backends::CacheMode::kWriteback;
     auto backend = backends::FileBlockBackend::open(disk.path, o);
     if (!backend) return fail("{}: {}", kDiskOption, backend.error().message);
+    // io_uring refused (old kernel, seccomp, io_uring_disabled): the disk
+    // still works, one request at a time; say why once.
+    if (!(*backend)->async_io() && sinks.log) {
+      sinks.log(fmt::format("{} {}: I/O is {}", kDiskOption, disk.path, (*backend)->io_engine()));
+    }
     out.push_back(std::make_shared<virtio::VirtioBlk>(std::move(*backend), disk.serial));
   }
+  // Each node a share's guest holds keeps a descriptor: room for a full
+  // node table per share, beside the VMM's own.
+  if (!options.shares.empty()) backends::raise_open_file_limit(1024 + options.shares.size() * 65536);
   for (const ShareOptions& share : options.shares) {
     if (share.proto == ShareProto::kVirtiofs) {
       // Served in this process; its errors already start with "--share".
@@ -243,11 +253,12 @@ bool console_is_hvc(std::string_view cmdline) {
   return last.starts_with("hvc");
 }
 
-bool is_user_input_error(const Error& error) {
-  return error.message.starts_with(kDiskOption) || error.message.starts_with(kShareOption) || is_net_error(error);
+int user_input_exit_code(std::string_view message) {
+  if (message.starts_with(kDiskOption)) return kExitLoad;
+  if (message.starts_with(kShareOption) || message.starts_with(kNetOption)) return kExitUsage;
+  return 0;
 }
 
-bool is_net_error(const Error& error) { return error.message.starts_with(kNetOption); }
 
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory) {

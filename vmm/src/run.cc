@@ -24,6 +24,7 @@
 #include "vmm/exit_policy.h"
 #include "vmm/kvm.h"
 #include "vmm/machine.h"
+#include "vmm/sandbox.h"
 #include "vmm/vcpu_loop.h"
 
 namespace vmm {
@@ -49,13 +50,15 @@ uint64_t resident_bytes(const loader::GuestMemory& mem) {
   return total;
 }
 
-uint64_t current_rss_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
+// From /proc/self/statm, opened before the seccomp filter (which allows no open on the main thread).
+uint64_t current_rss_bytes(int statm) {
+  char text[128];
+  ssize_t n = statm < 0 ? -1 : ::pread(statm, text, sizeof text - 1, 0);
+  if (n <= 0) return 0;
+  text[n] = '\0';
   unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+  return std::sscanf(text, "%lu %lu", &size, &resident) == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))
+                                                                : 0;
 }
 
 // Console output crosses from the vCPU threads (UART THR writes) to the main
@@ -142,6 +145,13 @@ int run_vm(const Options& options, const RunHooks* hooks) {
     return kExitUsage;
   }
   if (hooks && hooks->console_to_stderr) sink->fd = STDERR_FILENO;
+  // The filters are compiled now and installed by each thread as it enters
+  // its run loop, after everything it needs is open (vmm/sandbox.h).
+  if (auto r = seccomp::prepare(options.seccomp, hooks ? hooks->seccomp_exit_code : kExitSeccomp); !r) {
+    print_error(r.error().message);
+    return kExitInternal;
+  }
+  Fd statm(options.boot_report ? ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC) : -1);
   // The CLI has compiled the pattern once already; a failure here is a bug.
   ConsoleWatch watch(options.expect);
   ExitPolicy policy(options.expect.has_value());
@@ -235,7 +245,8 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   if (hooks && hooks->input_console >= 0 && static_cast<size_t>(hooks->input_console) < extra.size()) {
     auto target = extra[static_cast<size_t>(hooks->input_console)];
     input = std::make_unique<ConsoleInput>(
-        STDIN_FILENO, [target] { return target->input_room(); },
+        STDIN_FILENO,
+        [target, ready = hooks->input_ready] { return !ready || ready() ? target->input_room() : size_t{0}; },
         [target](std::span<const std::byte> bytes) { target->enqueue_input(bytes); }, quit, hooks->input_escape,
         hooks->input_eof_char);
   } else if (options.console.kind == ConsoleKind::kStdio && virtio_console &&
@@ -264,6 +275,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
       sigaddset(&block, SIGINT);
       sigaddset(&block, SIGTERM);
       pthread_sigmask(SIG_BLOCK, &block, nullptr);
+      seccomp::enter(seccomp::Role::kVcpu);
       VcpuOutcome outcome = run_vcpu(*vcpu_ptr, ctx);
       asio::post(io, [&, outcome] {
         if (outcome.stop == VcpuStop::kKicked) return;
@@ -273,6 +285,9 @@ int run_vm(const Options& options, const RunHooks* hooks) {
     });
   }
 
+  // Every thread runs: from here on the main thread is the event loop, the
+  // shutdown and the report, under its own filter.
+  seccomp::enter(seccomp::Role::kMain);
   io.run();
   // end() kicked every vCPU; wait for them before anything they use goes away.
   for (auto& t : threads) t.join();
@@ -330,7 +345,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
       if (!entries.empty()) report.last_post_code = entries.back().code;
     }
     report.peak_rss_bytes = peak_rss_bytes();
-    report.current_rss_bytes = current_rss_bytes();
+    report.current_rss_bytes = current_rss_bytes(statm.get());
     report.guest_resident_bytes = resident_bytes(m.memory());
     report.outcome = decision.reason;
     write_stderr(report.format());

@@ -65,10 +65,14 @@ struct VirtioIo::Impl {
 
   // Builds the thread and eventfds; `notify` runs a queue's notify on it.
   Result<Doorbells*> add(std::string label, uint16_t queues, uint32_t length, bool datamatch,
-                         std::function<void(uint16_t)> notify) {
+                         std::function<void(uint16_t)> notify, virtio::VirtioDevice& device) {
     auto d = std::make_unique<Doorbells>();
+    // The boot report's device line says which disks run asynchronously
+    // (io_uring; platform.cc logs why one fell back to synchronous I/O).
+    if (device.backend_event_fd() >= 0) label.insert(label.size() - 1, ", async I/O");
     d->label = std::move(label);
-    d->thread = std::make_unique<IoThread>(d->label.substr(0, d->label.find(' ')));
+    const std::string kind = d->label.substr(0, d->label.find(' '));
+    d->thread = std::make_unique<IoThread>(kind, seccomp::role_for_device(kind));
     d->length = length;
     d->datamatch = datamatch;
     d->registered.resize(queues);
@@ -83,6 +87,13 @@ struct VirtioIo::Impl {
         raw->wakeups.fetch_add(1, std::memory_order_relaxed);
         notify(q);
       });
+      if (!r) return std::unexpected(r.error());
+    }
+    // Completions of an asynchronous backend (virtio-blk on io_uring) are
+    // reaped on the same thread as the doorbells, so the device never sees
+    // two threads at once.
+    if (int fd = device.backend_event_fd(); fd >= 0) {
+      auto r = d->thread->watch_eventfd(fd, [&device](uint64_t) { device.backend_event(); });
       if (!r) return std::unexpected(r.error());
     }
     devices.push_back(std::move(d));
@@ -122,7 +133,7 @@ Result<std::unique_ptr<VirtioIo>> VirtioIo::wire(Vm& vm, Platform& platform, pci
       virtio::VirtioMmio* transport = &mmio->transport();
       auto notify = [transport](uint16_t q) { transport->notify_queue(q); };
       auto d = impl->add(fmt::format("{} (mmio {:#x})", transport->device().name(), mmio->placement().base),
-                         transport->num_queues(), 4, true, notify);
+                         transport->num_queues(), 4, true, notify, transport->device());
       if (!d) return std::unexpected(d.error());
       transport->set_notify_dispatch(Impl::dispatch(*d, notify));
       if (impl->use_ioeventfd) impl->place(**d, mmio->notify_address(), 0);
@@ -137,7 +148,7 @@ Result<std::unique_ptr<VirtioIo>> VirtioIo::wire(Vm& vm, Platform& platform, pci
       if (msi) transport->set_msi_sink(msi);
       auto notify = [transport](uint16_t q) { transport->notify_queue(q); };
       auto d = impl->add(fmt::format("{} (pci 00:{:02x}.0)", transport->device().name(), slot),
-                         transport->num_queues(), impl->pci_length, false, notify);
+                         transport->num_queues(), impl->pci_length, false, notify, transport->device());
       if (!d) return std::unexpected(d.error());
       transport->set_notify_dispatch(Impl::dispatch(*d, notify));
       if (!impl->use_ioeventfd) continue;

@@ -11,6 +11,13 @@
 // that do not meet the alignment go through an aligned bounce buffer, and
 // block_size() reports that alignment so the guest uses it as its logical
 // block size.
+//
+// Reads and writes run on io_uring when the host allows it (IoEngine::kAuto):
+// the device then keeps up to the queue size of them in flight (see
+// AsyncBlockIo). When io_uring_queue_init is refused (an old kernel, a
+// seccomp filter, io_uring_disabled) the backend stays synchronous and
+// io_engine() says why; everything else (flush, discard, write-zeroes) is
+// synchronous either way.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +34,20 @@ enum class CacheMode {
   kNone,       // O_DIRECT
 };
 
+enum class IoEngine {
+  kAuto,   // io_uring when available, else synchronous
+  kSync,   // synchronous pread/pwritev only
+  kUring,  // io_uring or open() fails
+};
+
 struct FileBlockOptions {
   bool read_only = false;
   CacheMode cache = CacheMode::kWriteback;
+  IoEngine engine = IoEngine::kAuto;
+  // Requests in flight on io_uring at most (the virtqueue size).
+  uint32_t queue_depth = 256;
 };
+
 
 class FileBlockBackend final : public devices::virtio::BlockBackend {
  public:
@@ -45,6 +62,12 @@ class FileBlockBackend final : public devices::virtio::BlockBackend {
   uint32_t block_size() const override { return block_size_; }
   const std::string& path() const { return path_; }
   bool is_block_device() const { return block_device_; }
+  bool direct() const { return direct_; }
+  // "io_uring", or "sync" with the reason io_uring was not used.
+  const std::string& io_engine() const { return engine_; }
+  devices::virtio::AsyncBlockIo* async_io() override;
+  // Whether O_DIRECT can use this buffer as it is.
+  bool aligned_for_direct(const void* p, size_t len) const { return aligned(p, len); }
 
   devices::Result<void> read_at(uint64_t offset, std::span<const std::span<std::byte>> buffers) override;
   devices::Result<void> write_at(uint64_t offset, std::span<const std::span<const std::byte>> buffers) override;
@@ -67,6 +90,8 @@ class FileBlockBackend final : public devices::virtio::BlockBackend {
   bool direct_;
   uint32_t block_size_;
   bool block_device_;
+  std::string engine_ = "sync";
+  std::unique_ptr<devices::virtio::AsyncBlockIo> uring_;  // a UringBlockIo when io_uring is used
 };
 
 }  // namespace backends

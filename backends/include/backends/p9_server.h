@@ -42,7 +42,7 @@ struct P9ServerOptions {
   std::string root;
   bool read_only = false;
   uint32_t max_msize = 512 * 1024;
-  uint32_t max_fids = 4096;
+  uint32_t max_fids = 65536;  // as many as virtio-fs nodes: a walk of a large tree holds one per dentry
 };
 
 class ShareDir;

@@ -71,6 +71,15 @@ int reopen(int path_fd, int flags);
 // the node is a regular file or directory.
 std::string proc_fd_path(int fd);
 
+// Every node the guest holds keeps an O_PATH descriptor open (as virtiofsd's
+// do: no CAP_DAC_READ_SEARCH for file handles), so a walk of a large tree
+// needs more descriptors than the usual soft limit of 1024 (and a root-run
+// vmm more than the kernel's default hard limit of 4096). Raises
+// RLIMIT_NOFILE's soft limit to at least `wanted` where the hard limit
+// allows, and the hard limit too (up to fs.nr_open) where the process may;
+// returns the soft limit in force afterwards.
+uint64_t raise_open_file_limit(uint64_t wanted);
+
 // One host inode the guest holds a reference to.
 struct ShareNode {
   uint64_t id = 0;

@@ -46,6 +46,12 @@ VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, std::string serial)
   put_le<uint32_t>(config_, 48, kMaxWriteZeroesSectors);
   put_le<uint32_t>(config_, 52, kMaxWriteZeroesSegments);
   put_le<uint8_t>(config_, 56, 0);  // write_zeroes_may_unmap: we never promise deallocation
+  async_ = backend_->async_io();
+  if (async_) {
+    // Tags are allocated once: no allocation per request in steady state.
+    in_flight_.resize(async_->capacity());
+    for (uint32_t t = async_->capacity(); t-- > 0;) free_tags_.push_back(t);
+  }
 }
 
 uint64_t VirtioBlk::device_features() const {
@@ -72,6 +78,14 @@ bool VirtioBlk::activate(const Activation& activation, std::string& why) {
 
 void VirtioBlk::reset() {
   std::lock_guard lock(mutex_);
+  // The driver may hand the buffers of in-flight requests to someone else as
+  // soon as the reset returns: wait for them. Their results go nowhere (the
+  // rings are being forgotten), but each tag comes back.
+  if (async_ && async_->in_flight() > 0) {
+    async_->submit();
+    async_->reap(true, [this](uint32_t tag, bool) { free_tags_.push_back(tag); });
+  }
+  pushed_ = false;
   active_ = false;
   failed_ = false;
   features_ = 0;
@@ -84,11 +98,36 @@ bool VirtioBlk::range_ok(uint64_t sector, uint64_t bytes) const {
   return sector <= capacity_ && bytes / kSectorSize <= capacity_ - sector;
 }
 
+int VirtioBlk::backend_event_fd() const { return async_ ? async_->completion_fd() : -1; }
+
 void VirtioBlk::notify(uint16_t queue) {
   std::lock_guard lock(mutex_);
   if (!active_ || failed_ || queue != 0) return;
-  bool pushed = false;
+  process();
+  maybe_interrupt();
+}
+
+void VirtioBlk::backend_event() {
+  std::lock_guard lock(mutex_);
+  // Nothing is in flight while inactive (reset() drains): a late wake-up
+  // finds nothing to reap.
+  if (!async_ || !active_) return;
+  async_->reap(false, [this](uint32_t tag, bool ok) { complete(tag, ok); });
+  // Tags came back: serve what waited in the avail ring while all were busy.
+  if (!failed_) process();
+  maybe_interrupt();
+}
+
+void VirtioBlk::maybe_interrupt() {
+  if (pushed_ && queue_->needs_interrupt()) hooks_->signal_used(0);
+  pushed_ = false;
+}
+
+void VirtioBlk::process() {
   for (;;) {
+    // Every tag busy: leave the rest in the ring (a guest may even offer
+    // one head twice); backend_event() resumes once a request completes.
+    if (async_ && free_tags_.empty()) break;
     std::string error;
     auto chain = queue_->pop(error);
     if (!chain) {
@@ -103,16 +142,50 @@ void VirtioBlk::notify(uint16_t queue) {
       hooks_->device_error(fmt::format("virtio-blk: request at descriptor {} has no status byte", chain->head));
       break;
     }
-    Outcome out = handle(*chain);
+    bool queued = false;
+    Outcome out = handle(*chain, queued);
+    if (queued) continue;
     const Buffer& last = chain->writable.back();
     last.host[last.len - 1] = std::byte{out.status};
     queue_->push_used(chain->head, out.written + 1);
-    pushed = true;
+    pushed_ = true;
   }
-  if (pushed && queue_->needs_interrupt()) hooks_->signal_used(0);
+  // One submission for the whole notification.
+  if (async_) async_->submit();
 }
 
-VirtioBlk::Outcome VirtioBlk::handle(const Chain& chain) {
+bool VirtioBlk::queue_async(const Chain& chain, bool write, uint64_t offset, uint64_t bytes) {
+  const uint32_t tag = free_tags_.back();
+  Result<void> r;
+  if (write) {
+    auto spans = detail::slice_buffers(chain.readable, kHeaderBytes, bytes);
+    std::vector<std::span<const std::byte>> cspans(spans.begin(), spans.end());
+    r = async_->queue_write(offset, cspans, tag);
+  } else {
+    r = async_->queue_read(offset, detail::slice_buffers(chain.writable, 0, bytes), tag);
+  }
+  if (!r) return false;
+  free_tags_.pop_back();
+  const Buffer& last = chain.writable.back();
+  in_flight_[tag] = {chain.head, write ? 0 : static_cast<uint32_t>(bytes), last.host.data() + last.len - 1};
+  return true;
+}
+
+void VirtioBlk::complete(uint32_t tag, bool ok) {
+  InFlight& f = in_flight_[tag];
+  *f.status = std::byte{ok ? kSOk : kSIoErr};
+  queue_->push_used(f.head, (ok ? f.written : 0) + 1);
+  pushed_ = true;
+  free_tags_.push_back(tag);
+}
+
+void VirtioBlk::drain() {
+  if (!async_ || async_->in_flight() == 0) return;
+  async_->submit();
+  async_->reap(true, [this](uint32_t tag, bool ok) { complete(tag, ok); });
+}
+
+VirtioBlk::Outcome VirtioBlk::handle(const Chain& chain, bool& queued) {
   std::array<std::byte, kHeaderBytes> header{};
   if (detail::copy_from_buffers(chain.readable, 0, header) != kHeaderBytes) return {kSIoErr, 0};
   const auto type = get_le<uint32_t>(header, 0);
@@ -125,6 +198,11 @@ VirtioBlk::Outcome VirtioBlk::handle(const Chain& chain) {
     case kTIn: {
       if (in_bytes % kSectorSize != 0 || !range_ok(sector, in_bytes)) return {kSIoErr, 0};
       if (in_bytes == 0) return {kSOk, 0};
+      // Checked above like the synchronous path; a refused queue fails the request.
+      if (async_) {
+        queued = queue_async(chain, false, sector * kSectorSize, in_bytes);
+        return {kSIoErr, 0};
+      }
       auto spans = detail::slice_buffers(chain.writable, 0, in_bytes);
       if (!backend_->read_at(sector * kSectorSize, spans)) return {kSIoErr, 0};
       return {kSOk, static_cast<uint32_t>(in_bytes)};
@@ -133,12 +211,17 @@ VirtioBlk::Outcome VirtioBlk::handle(const Chain& chain) {
       if (backend_->read_only()) return {kSIoErr, 0};
       if (out_bytes % kSectorSize != 0 || !range_ok(sector, out_bytes)) return {kSIoErr, 0};
       if (out_bytes == 0) return {kSOk, 0};
+      if (async_) {
+        queued = queue_async(chain, true, sector * kSectorSize, out_bytes);
+        return {kSIoErr, 0};
+      }
       auto spans = detail::slice_buffers(chain.readable, kHeaderBytes, out_bytes);
       std::vector<std::span<const std::byte>> cspans(spans.begin(), spans.end());
       if (!backend_->write_at(sector * kSectorSize, cspans)) return {kSIoErr, 0};
       return {kSOk, 0};
     }
     case kTFlush:
+      drain();
       return {backend_->flush() ? kSOk : kSIoErr, 0};
     case kTGetId: {
       // The ID is NUL padded to 20 bytes; a shorter buffer gets what fits.
@@ -162,6 +245,7 @@ uint8_t VirtioBlk::handle_segments(uint32_t type, const Chain& chain) {
   const uint32_t max_segments = discard ? kMaxDiscardSegments : kMaxWriteZeroesSegments;
   const uint32_t max_sectors = discard ? kMaxDiscardSectors : kMaxWriteZeroesSectors;
   if (bytes == 0 || bytes % kSegmentBytes != 0 || bytes / kSegmentBytes > max_segments) return kSIoErr;
+  drain();  // the changes must not race writes in flight to the same sectors
 
   struct Segment {
     uint64_t sector;

@@ -184,8 +184,14 @@ void VirtioMmio::write_status(uint32_t value) {
       const uint64_t extra = driver_features_ & ~device_features_;
       if (!version_1 || extra != 0) {
         next &= ~kStatusFeaturesOk;
-        log(fmt::format("virtio-mmio {}: FEATURES_OK refused: driver features {:#x} ({})", device_.name(),
-                        driver_features_, !version_1 ? "VERSION_1 not accepted" : "not offered by the device"));
+        // Once per device: a guest retrying in a loop must not grow the host's log.
+        if (!refusal_logged_) {
+          refusal_logged_ = true;
+          log(fmt::format("virtio-mmio {}: FEATURES_OK refused: driver features {:#x} ({}) (later refusals are not "
+                          "logged)",
+                          device_.name(), driver_features_,
+                          !version_1 ? "VERSION_1 not accepted" : "not offered by the device"));
+        }
       }
     }
     bool activate = false;
@@ -217,7 +223,6 @@ void VirtioMmio::reset() {
   queue_sel_ = 0;
   for (Virtqueue& q : queues_) q.reset();
   interrupt_status_ = 0;
-  error_logged_ = false;
   update_irq();
 }
 
@@ -247,7 +252,8 @@ void VirtioMmio::device_error(std::string_view why) {
   status_ |= kStatusNeedsReset;
   if (!error_logged_) {
     error_logged_ = true;
-    log(fmt::format("virtio-mmio {}: device needs reset: {}", device_.name(), why));
+    log(fmt::format("virtio-mmio {}: device needs reset: {} (later errors of this device are not logged)",
+                   device_.name(), why));
   }
   raise(kInterruptConfigChange);
 }

@@ -419,14 +419,18 @@ void VirtioPci::signal_config() {
 }
 
 void VirtioPci::device_error(std::string_view why) {
-  bool first = false;
+  bool log_it = false;
   {
     std::lock_guard lock(mutex_);
-    first = !(status_ & kStatusNeedsReset);
+    const bool first = !(status_ & kStatusNeedsReset);
     status_ |= kStatusNeedsReset;
     if (first && (status_ & kStatusDriverOk)) raise_locked(2, config_vector_);
+    log_it = !error_logged_;
+    error_logged_ = true;
   }
-  if (first && log_) log_(fmt::format("{}: device needs reset: {}", device_->name(), why));
+  if (log_it && log_) {
+    log_(fmt::format("{}: device needs reset: {} (later errors of this device are not logged)", device_->name(), why));
+  }
 }
 
 std::optional<uint64_t> VirtioPci::notify_address(uint16_t queue) const {

@@ -1,6 +1,7 @@
 #include "backends/share_dir.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,6 +133,34 @@ TEST_F(ShareDirTest, ReopenRefusesFifo) {
   char buf[8] = {};
   EXPECT_EQ(::read(fd, buf, sizeof buf), 5);
   ::close(fd);
+}
+
+}  // namespace
+}  // namespace backends
+
+namespace backends {
+namespace {
+
+// A share's nodes each hold a descriptor: the soft limit is raised (in a
+// child, so the test process keeps its own) as far as the hard limit lets it.
+TEST(OpenFileLimit, SoftLimitIsRaisedTowardsWhatSharesNeed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        rlimit r{};
+        if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_max < 256) std::_Exit(2);
+        rlimit low = r;
+        low.rlim_cur = 64;
+        if (::setrlimit(RLIMIT_NOFILE, &low) != 0) std::_Exit(3);
+        const uint64_t got = raise_open_file_limit(200);
+        rlimit now{};
+        ::getrlimit(RLIMIT_NOFILE, &now);
+        if (got != 200 || now.rlim_cur != 200) std::_Exit(4);
+        // Already enough: left alone.
+        if (raise_open_file_limit(100) != 200) std::_Exit(5);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

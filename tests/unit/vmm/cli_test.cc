@@ -513,3 +513,36 @@ TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
 
 }  // namespace
 }  // namespace vmm
+
+namespace vmm {
+namespace {
+
+TEST(CliSeccomp, DefaultIsKillOutsideSanitizerBuilds) {
+  EXPECT_EQ(parse_ok({"--kernel", "k"}).seccomp, seccomp::kDefaultMode);
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(seccomp::kDefaultMode, seccomp::Mode::kKill);
+#endif
+}
+
+TEST(CliSeccomp, EachModeOnRunAndExec) {
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--seccomp", "log"}).seccomp, seccomp::Mode::kLog);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--seccomp", "off"}).seccomp, seccomp::Mode::kOff);
+  EXPECT_EQ(parse_ok({"--kernel", "k", "--seccomp=kill"}).seccomp, seccomp::Mode::kKill);
+  auto exec = parse_ok({"exec", "--seccomp", "off", "--", "true"});
+  EXPECT_EQ(exec.command, Command::kExec);
+  EXPECT_EQ(exec.seccomp, seccomp::Mode::kOff);
+}
+
+TEST(CliSeccomp, BadModeAndInspectAreUsageErrors) {
+  EXPECT_THAT(parse_error({"--kernel", "k", "--seccomp", "strict"}),
+              HasSubstr("--seccomp 'strict': expected kill, log or off"));
+  EXPECT_THAT(parse_error({"inspect", "k", "--seccomp", "off"}), HasSubstr("inspect: --seccomp does not apply"));
+}
+
+TEST(CliSeccomp, ReportIsAHiddenCommand) {
+  EXPECT_EQ(parse_ok({"seccomp-report"}).command, Command::kSeccompReport);
+  EXPECT_THAT(parse_error({"seccomp-report", "x"}), HasSubstr("unexpected argument"));
+}
+
+}  // namespace
+}  // namespace vmm

@@ -702,7 +702,7 @@ TEST_F(DryRun, MissingDiskIsALoadErrorNamingIt) {
   }
 }
 
-TEST_F(DryRun, ShareBecomesAVirtioFsDeviceOrALoadError) {
+TEST_F(DryRun, ShareBecomesAVirtioFsDeviceOrAUsageError) {
   std::string kernel = write_file("bzImage", test_support::build_bzimage().bytes);
   std::string dir = (tmp_ / "shared").string();
   std::filesystem::create_directory(dir);
@@ -712,7 +712,7 @@ TEST_F(DryRun, ShareBecomesAVirtioFsDeviceOrALoadError) {
   EXPECT_THAT(ok.out, HasSubstr("virtio-fs"));
   std::string file = write_file("not-a-dir", std::vector<std::byte>(16));
   auto bad = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--share", file, "--dry-run"});
-  EXPECT_EQ(bad.exit_code, kExitLoad) << bad.err;
+  EXPECT_EQ(bad.exit_code, kExitUsage) << bad.err;
   EXPECT_THAT(bad.err, HasSubstr("--share"));
   EXPECT_THAT(bad.err, HasSubstr("not a directory"));
 }

@@ -52,3 +52,22 @@ TEST(KernelRelease, IsTheWordAfterTheBanner) {
 
 }  // namespace
 }  // namespace vmm::exec
+
+namespace vmm::exec {
+namespace {
+
+// Host input is held back until the guest init says the command's stdin is
+// set up; a "ready" inside other text or split across feeds still counts.
+TEST(GuestReport, ReadyOnlyOnceTheInitSaysSo) {
+  GuestReport r;
+  r.feed("[    0.1] booting\nminivmm-exec: rea");
+  EXPECT_FALSE(r.ready());
+  r.feed("dy \n");
+  EXPECT_TRUE(r.ready());
+  GuestReport other;
+  other.feed("not minivmm-exec:ready\n");
+  EXPECT_FALSE(other.ready());
+}
+
+}  // namespace
+}  // namespace vmm::exec

@@ -26,7 +26,7 @@ TEST(IoThread, EventfdWakesTheHandlerWithTheCoalescedCount) {
   std::condition_variable cv;
   uint64_t total = 0;
   std::vector<std::thread::id> threads;
-  IoThread io("test-io");
+  IoThread io("test-io", seccomp::Role::kVirtioDevice);
   ASSERT_TRUE(io.watch_eventfd(fd, [&](uint64_t count) {
     std::lock_guard lock(m);
     total += count;
@@ -51,7 +51,7 @@ TEST(IoThread, PostedWorkRunsInOrderOnTheThread) {
   std::mutex m;
   std::condition_variable cv;
   std::vector<int> order;
-  IoThread io("test-post");
+  IoThread io("test-post", seccomp::Role::kVirtioDevice);
   io.start();
   for (int i = 0; i < 100; ++i) {
     io.post([&, i] {
@@ -65,7 +65,7 @@ TEST(IoThread, PostedWorkRunsInOrderOnTheThread) {
 }
 
 TEST(IoThread, StopIsIdempotentAndWorkAfterStopDoesNotRun) {
-  IoThread io("test-stop");
+  IoThread io("test-stop", seccomp::Role::kVirtioDevice);
   io.start();
   io.stop();
   bool ran = false;
@@ -77,7 +77,7 @@ TEST(IoThread, StopIsIdempotentAndWorkAfterStopDoesNotRun) {
 TEST(IoThread, StopWithoutStartAndAClosedCallerFd) {
   int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   ASSERT_GE(fd, 0);
-  IoThread io("test-dup");
+  IoThread io("test-dup", seccomp::Role::kVirtioDevice);
   ASSERT_TRUE(io.watch_eventfd(fd, [](uint64_t) {}));
   // The thread keeps its own duplicate: closing ours is fine.
   ::close(fd);
@@ -85,7 +85,7 @@ TEST(IoThread, StopWithoutStartAndAClosedCallerFd) {
 }
 
 TEST(IoThread, WatchingSomethingThatIsNotAnFdFails) {
-  IoThread io("test-bad");
+  IoThread io("test-bad", seccomp::Role::kVirtioDevice);
   auto r = io.watch_eventfd(-1, [](uint64_t) {});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("dup"), std::string::npos);

@@ -10,6 +10,7 @@
 #include "devices/pci/pci_root.h"
 #include "devices/plic.h"
 #include "devices/virtio/virtio_mmio_device.h"
+#include "vmm/exit_codes.h"
 
 #include <unistd.h>
 
@@ -299,8 +300,8 @@ TEST(Platform, MissingDiskIsAUserErrorNamingThePath) {
   Options o = options_for(loader::Arch::kX86_64);
   o.disks.push_back(DiskOptions{"/nonexistent/minivmm-disk.img", false, "", DiskCache::kWriteback});
   auto p = build_platform(o.arch, o, no_sinks(), test_memory());
-  ASSERT_FALSE(p.has_value());
-  EXPECT_TRUE(is_user_input_error(p.error()));
+  EXPECT_EQ(user_input_exit_code(p.error().message), kExitLoad);
+  EXPECT_EQ(user_input_exit_code(p.error().message), kExitLoad);
   EXPECT_NE(p.error().message.find("/nonexistent/minivmm-disk.img"), std::string::npos) << p.error().message;
 }
 
@@ -309,7 +310,7 @@ TEST(Platform, MissingShareIsAUserErrorNamingThePath) {
   o.shares.push_back(ShareOptions{"/nonexistent/minivmm-share", "data", false, ShareProto::kVirtiofs});
   auto p = build_platform(o.arch, o, no_sinks(), test_memory());
   ASSERT_FALSE(p.has_value());
-  EXPECT_TRUE(is_user_input_error(p.error())) << p.error().message;
+  EXPECT_EQ(user_input_exit_code(p.error().message), kExitUsage) << p.error().message;
   EXPECT_TRUE(p.error().message.starts_with("--share")) << p.error().message;
   EXPECT_NE(p.error().message.find("/nonexistent/minivmm-share"), std::string::npos) << p.error().message;
 }

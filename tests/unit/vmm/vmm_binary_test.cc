@@ -242,6 +242,42 @@ TEST_F(VmmBinary, ExecWithoutItsGuestInitSaysWhereItLooked) {
   EXPECT_THAT(r.err, HasSubstr("the guest init " + (tmp_ / "no-init").string() + " is missing"));
 }
 
+// --save-initrd: the guest a peer VMM can boot — a newc archive holding the
+// init and the run's spec — and what else it needs, with no boot at all.
+TEST_F(VmmBinary, ExecSavesItsInitrdAndSaysHowToBootIt) {
+  test_support::BzImageSpec spec;
+  std::string kernel = write_fixture("bzImage", test_support::build_bzimage(spec).bytes);
+  auto modules = tmp_ / "modules";
+  std::filesystem::create_directories(modules);
+  std::ofstream(modules / "modules.dep") << "";
+  std::ofstream(modules / "modules.builtin") << "kernel/virtio_pci.ko\nkernel/virtio_console.ko\nkernel/9p.ko\n"
+                                                 "kernel/9pnet_virtio.ko\n";
+  std::ofstream(tmp_ / "init") << "#!/bin/sh\n";
+  auto share = tmp_ / "data";
+  std::filesystem::create_directories(share);
+  ::setenv("MINIVMM_EXEC_INIT", (tmp_ / "init").c_str(), 1);
+  ::setenv("XDG_CACHE_HOME", tmp_.c_str(), 1);
+  auto out = tmp_ / "initrd.cpio";
+  auto r = run({"exec", "--fs", "9p", "--kernel", kernel, "--modules", modules.string(), "--share",
+                share.string() + ",tag=data", "--save-initrd", out.string(), "--", "echo", "hi"});
+  ::unsetenv("MINIVMM_EXEC_INIT");
+  ::unsetenv("XDG_CACHE_HOME");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("kernel " + kernel + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("cmdline console=hvc0 quiet panic=-1 rdinit=/init\n"));
+  EXPECT_THAT(r.out, HasSubstr("share vmm-exec-root ro /\n"));
+  EXPECT_THAT(r.out, HasSubstr("share data rw " + share.string() + "\n"));
+  std::ifstream in(out, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(bytes.starts_with("070701")) << "a newc archive";
+  EXPECT_NE(bytes.find("#!/bin/sh"), std::string::npos) << "the init is in it";
+  EXPECT_NE(bytes.find("echo"), std::string::npos) << "the spec is in it";
+  auto bad = run({"exec", "--kernel", kernel, "--modules", modules.string(), "--fs", "9p", "--save-initrd",
+                  (tmp_ / "no" / "such" / "dir").string(), "--", "true"});
+  EXPECT_EQ(bad.exit_code, kExitExecFailed);
+  EXPECT_THAT(bad.err, HasSubstr("--save-initrd " + (tmp_ / "no" / "such" / "dir").string()));
+}
+
 TEST_F(VmmBinary, InspectBzImage) {
   test_support::BzImageSpec spec;
   auto image = test_support::build_bzimage(spec);

@@ -26,6 +26,7 @@
 #include "vmm/error.h"
 #include "vmm/kvm.h"
 #include "vmm/platform.h"
+#include "vmm/seccomp_policy.h"
 #include "vmm/vcpu_loop.h"
 
 namespace vmm::arch {
@@ -89,5 +90,17 @@ std::string notes(const State& state);
 // " at pc ..." / " at rip ...": where a vCPU is, for error reports; "" when
 // the registers cannot be read.
 std::string describe_vcpu(const Vcpu& vcpu);
+
+// The KVM ioctls this architecture issues once the VM runs, for the seccomp
+// allow-lists (vmm/seccomp_policy.h; defined in vmm/arch/<arch>/seccomp_ioctls.cc):
+// `interrupts` raise or lower a device interrupt (irq_line, msi_sink: any
+// thread that runs device code); `registers` read a vCPU's registers
+// (describe_vcpu: vCPU threads on an error exit, the main thread after a
+// timeout).
+struct RuntimeIoctls {
+  std::vector<seccomp::Ioctl> interrupts;
+  std::vector<seccomp::Ioctl> registers;
+};
+RuntimeIoctls runtime_ioctls();
 
 }  // namespace vmm::arch

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loader/kernel.h"
+#include "vmm/seccomp_policy.h"
 
 namespace vmm {
 
@@ -23,6 +24,7 @@ enum class Command {
   kExec,     // vmm exec [options] [-- CMD ARGS...]
   kHelp,     // vmm --help
   kVersion,  // vmm --version
+  kSeccompReport,  // vmm seccomp-report (hidden): the allow-lists' figures
 };
 
 enum class BootMode { kAuto, kLinux, kPvh };
@@ -93,6 +95,10 @@ struct ExecOptions {
   bool verbose = false;                   // show the guest kernel's console on stderr
   std::optional<std::string> modules;     // a /lib/modules/VERSION tree (default: the kernel's own version's)
   std::string append;                     // extra kernel command-line words
+  // Write the initrd this run would boot to this file, print the kernel and
+  // its command line, and stop: another VMM can then run the very same guest
+  // (scripts/bench_exec.sh runs it under QEMU).
+  std::optional<std::string> save_initrd;
 };
 
 // Everything one invocation of `vmm` asks for: the CLI fills it in, the run,
@@ -121,6 +127,7 @@ struct Options {
   std::vector<NetOptions> nets;      // virtio-net, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
   VirtioTransport transport = VirtioTransport::kPci;
+  seccomp::Mode seccomp = seccomp::kDefaultMode;  // --seccomp kill|log|off
   ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)
 };
 

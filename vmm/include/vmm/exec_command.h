@@ -3,6 +3,7 @@
 // stdin/stdout on hvc1 and stderr on hvc2, and exit with its status.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ class GuestReport {
   const std::optional<std::string>& error() const { return error_; }
   const std::optional<std::string>& missing() const { return missing_; }
   const std::string& tail() const { return tail_; }
+  // The guest init has set up the command's stdin: host input may flow
+  // (what came sooner would meet a tty still echoing, or no reader).
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
 
  private:
   void line(std::string_view text);
@@ -34,6 +38,7 @@ class GuestReport {
   std::string tail_;
   std::optional<int> status_;
   std::optional<std::string> error_, missing_;
+  std::atomic<bool> ready_{false};  // read by the stdin thread
 };
 
 // The release ("6.1.0-18-amd64") out of a "Linux version ..." banner; empty when there is none.

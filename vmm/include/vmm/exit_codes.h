@@ -13,6 +13,7 @@ enum ExitCode : int {
   kExitExpectUnmet = 7,  // the guest shut down before --expect matched
   kExitInterrupted = 8,  // stopped by SIGINT/SIGTERM
   kExitGuestCrash = 9,   // the guest crashed: a triple fault (x86) or a crash system event
+  kExitSeccomp = 10,     // a thread made a system call its seccomp filter forbids (--seccomp kill)
   kExitInternal = 70,    // a bug in minivmm
 };
 

@@ -10,13 +10,15 @@
 #include <string>
 
 #include "vmm/error.h"
+#include "vmm/seccomp_policy.h"
 
 namespace vmm {
 
 class IoThread {
  public:
-  // `name` shows in top/gdb (truncated to 15 bytes by the kernel).
-  explicit IoThread(std::string name);
+  // `name` shows in top/gdb (truncated to 15 bytes by the kernel); `role`
+  // picks the seccomp filter the thread installs as it starts (vmm/sandbox.h).
+  IoThread(std::string name, seccomp::Role role);
   ~IoThread();  // stop()
   IoThread(const IoThread&) = delete;
   IoThread& operator=(const IoThread&) = delete;

@@ -88,14 +88,14 @@ boot::X86BootRequest x86_boot_request(const Options& options, const Platform& pl
 
 // The devices a guest of `arch` gets. The virtio devices read and write
 // `memory`, which must outlive the platform. Errors about something the user
-// named (an unopenable --disk) start with the option's name: they are load
-// errors (exit 3), every other one is a bug.
+// named (an unopenable --disk, a --share that is no directory) start with the
+// option's name; every other one is a bug.
 Result<std::unique_ptr<Platform>> build_platform(loader::Arch arch, const Options& options, PlatformSinks sinks,
                                                  loader::GuestMemory& memory);
-bool is_user_input_error(const Error& error);
-// A --net backend that cannot be set up (a TAP that cannot be opened, a
-// forwarded port that is taken): a usage error (exit 2), not a load error.
-bool is_net_error(const Error& error);
+// The exit code for an error about something the user named: 3 for a disk
+// (issue 10: a load error), 2 for a share or a --net backend (a bad
+// argument, like the tag checks); 0 when `message` is not about user input.
+int user_input_exit_code(std::string_view message);
 // Whether the guest's /dev/console is a virtio console (the last console= on
 // `cmdline` names hvcN): host input then goes there instead of the UART.
 bool console_is_hvc(std::string_view cmdline);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vmm/cli.h"
+#include "vmm/exit_codes.h"
 
 namespace vmm {
 
@@ -25,6 +26,8 @@ struct RunHooks {
   std::vector<std::function<void(std::span<const std::byte>)>> extra_consoles;
   // Host stdin goes to extra console `input_console` (not the main console).
   int input_console = -1;
+  // When set, host input waits until it returns true.
+  std::function<bool()> input_ready;
   // Whether Ctrl-A x on stdin quits (off when stdin is data, not a person).
   bool input_escape = true;
   // Sent to the guest once stdin ends (a terminal's end-of-file character; see ConsoleInput).
@@ -33,6 +36,8 @@ struct RunHooks {
   bool raw_stdin = false;
   // Guest console output goes to stderr instead of the --console sink.
   bool console_to_stderr = false;
+  // The exit code after a seccomp violation (--seccomp kill).
+  int seccomp_exit_code = kExitSeccomp;
 };
 
 // Runs the VM to the end; returns an ExitCode (vmm/exit_codes.h). Errors are

@@ -13,6 +13,17 @@
 // VIRTIO_BLK_S_IOERR and never reach the backend. A chain with no status
 // byte cannot be answered at all: that is a broken driver, and the device
 // asks for a reset.
+//
+// Reads and writes: when the backend offers an AsyncBlockIo, every read and
+// write popped in one notification is queued and submitted together; each
+// completion (collected by backend_event() on the I/O thread) writes its
+// status, pushes its chain and interrupts. At most the backend's capacity is
+// in flight: with every tag busy the device leaves the rest in the avail ring
+// until one completes. FLUSH, DISCARD and WRITE_ZEROES wait for what is in
+// flight first (a flush covers every write completed before it, so the
+// simplest barrier is the safe one); reset() waits for every request before
+// it returns, since the guest may reuse the buffers. Without an AsyncBlockIo
+// each request runs synchronously in notify().
 #pragma once
 
 #include <array>
@@ -68,6 +79,8 @@ class VirtioBlk final : public VirtioDevice {
   bool activate(const Activation& activation, std::string& why) override;
   void notify(uint16_t queue) override;
   void reset() override;
+  int backend_event_fd() const override;
+  void backend_event() override;
 
   uint64_t capacity_sectors() const { return capacity_; }
   BlockBackend& backend() { return *backend_; }
@@ -77,7 +90,24 @@ class VirtioBlk final : public VirtioDevice {
     uint8_t status;
     uint32_t written;  // bytes written into the chain before the status byte
   };
-  Outcome handle(const Chain& chain);
+  // What the device still owes an asynchronous request when it completes.
+  struct InFlight {
+    uint16_t head = 0;
+    uint32_t written = 0;           // data bytes on success
+    std::byte* status = nullptr;    // the chain's status byte (guest memory)
+  };
+  // Pops and serves chains until the ring is empty or every tag is busy.
+  void process();
+  // `queued` is set when a read or write went to the async path: the
+  // returned outcome is then meaningless and the chain completes later.
+  Outcome handle(const Chain& chain, bool& queued);
+  // Starts a read or write on the async path under a free tag.
+  bool queue_async(const Chain& chain, bool write, uint64_t offset, uint64_t bytes);
+  void complete(uint32_t tag, bool ok);
+  // Submits what is queued and waits for everything in flight.
+  void drain();
+  // Interrupts the driver once for everything pushed since the last call.
+  void maybe_interrupt();
   uint8_t handle_segments(uint32_t type, const Chain& chain);
   bool range_ok(uint64_t sector, uint64_t bytes) const;
 
@@ -91,6 +121,10 @@ class VirtioBlk final : public VirtioDevice {
   uint64_t features_ = 0;
   Virtqueue* queue_ = nullptr;
   TransportHooks* hooks_ = nullptr;
+  AsyncBlockIo* async_ = nullptr;     // the backend's, or nullptr: synchronous
+  std::vector<InFlight> in_flight_;   // index = tag
+  std::vector<uint32_t> free_tags_;
+  bool pushed_ = false;               // used entries pushed, interrupt not yet considered
 };
 
 }  // namespace devices::virtio

@@ -98,6 +98,14 @@ class VirtioDevice {
   // The driver wrote 0 to the status: forget the activation, stop using the
   // queues and guest memory. Must not return while a request still touches them.
   virtual void reset() = 0;
+
+  // A device whose backend completes work asynchronously (virtio-blk on
+  // io_uring) names a file descriptor here (an eventfd); the I/O thread
+  // watches it next to the queue doorbells and calls backend_event() on each
+  // wake-up. -1: nothing to watch. Fixed once the device is built.
+  virtual int backend_event_fd() const { return -1; }
+  // Called on the device's I/O thread: collect what the backend finished.
+  virtual void backend_event() {}
 };
 
 }  // namespace devices::virtio

@@ -133,7 +133,10 @@ class VirtioMmio final : public Device, public TransportHooks {
   uint32_t interrupt_status_ = 0;
   uint32_t config_generation_ = 0;
   bool irq_level_ = false;
+  // Once per device, not per reset: a guest that breaks the device, resets
+  // it and breaks it again in a loop must not grow the host's log.
   bool error_logged_ = false;
+  bool refusal_logged_ = false;  // FEATURES_OK refused: also once per device
   std::function<void(uint16_t)> notify_dispatch_;
 };
 

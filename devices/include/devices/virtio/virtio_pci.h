@@ -140,6 +140,9 @@ class VirtioPci final : public pci::PciDevice, public TransportHooks {
   uint64_t driver_features_ = 0;
   uint16_t config_vector_ = kMsiNoVector;
   uint8_t status_ = 0;
+  // Once per device, not per reset: a guest that breaks the device, resets
+  // it and breaks it again in a loop must not grow the host's log.
+  bool error_logged_ = false;
   uint8_t config_generation_ = 0;
   uint16_t queue_select_ = 0;
   uint8_t isr_ = 0;

@@ -170,6 +170,17 @@ TEST_F(VirtioMmioTest, RefusesFeaturesOkWithoutVersion1) {
   EXPECT_EQ(drv.used_idx(), 0);
 }
 
+// A guest retrying features the device never offered, reset after reset,
+// gets one log line in all.
+TEST_F(VirtioMmioTest, FeaturesRefusalLoggedOncePerDevice) {
+  for (int round = 0; round < 3; ++round) {
+    wr(M::kStatus, 0);
+    negotiate(kFVersion1 | (1ull << 40));
+    EXPECT_EQ(rd(M::kStatus) & kStatusFeaturesOk, 0u);  // refused every time
+  }
+  EXPECT_EQ(logs.size(), 1u);
+}
+
 TEST_F(VirtioMmioTest, RefusesFeaturesNotOffered) {
   negotiate(kFVersion1 | (1ull << 40));
   EXPECT_EQ(rd(M::kStatus) & kStatusFeaturesOk, 0u);
@@ -227,6 +238,22 @@ TEST_F(VirtioMmioTest, MalformedQueueSetsNeedsResetAndLogsOnce) {
   // Reset recovers.
   wr(M::kStatus, 0);
   EXPECT_EQ(rd(M::kStatus), 0u);
+}
+
+// Breaking, resetting and breaking the device again in a loop (the hostile
+// guest's rounds) logs once in all, not once per reset.
+TEST_F(VirtioMmioTest, MalformedQueueAfterResetIsNotLoggedAgain) {
+  bring_up();
+  drv.publish(50);
+  wr(M::kQueueNotify, 0);
+  ASSERT_EQ(logs.size(), 1u);
+  for (int round = 0; round < 3; ++round) {
+    wr(M::kStatus, 0);
+    EXPECT_EQ(rd(M::kStatus), 0u);
+    mmio.device_error("broken again");
+    EXPECT_EQ(rd(M::kStatus) & kStatusNeedsReset, kStatusNeedsReset);  // the guest still sees every error
+  }
+  EXPECT_EQ(logs.size(), 1u);
 }
 
 TEST_F(VirtioMmioTest, RefusedActivationSetsNeedsReset) {
