@@ -268,8 +268,9 @@ devices::Result<std::unique_ptr<SlirpNet>> SlirpNet::open(const SlirpNetOptions&
 void SlirpNet::start(devices::virtio::NetReceiver& receiver) {
   if (impl_->thread.joinable()) return;
   impl_->receiver = &receiver;
-  impl_->thread = std::thread([impl = impl_.get()] {
+  impl_->thread = std::thread([this, impl = impl_.get()] {
     ::pthread_setname_np(::pthread_self(), "net-user");
+    enter_thread();
     impl->loop();
   });
 }

@@ -35,25 +35,40 @@ struct TapNet::Impl {
   devices::virtio::NetReceiver* receiver = nullptr;
   std::vector<std::byte> rx_buffer;  // one frame with its header, reused
 
+  static constexpr unsigned long kNoChange = ~0ul;
+  std::atomic<unsigned long> offloads{kNoChange};  // TUNSETOFFLOAD flags the thread still has to apply
+
   ~Impl() {
     if (thread.joinable()) {
       stopping = true;
-      const uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(wake, &one, sizeof one);
+      kick();
       thread.join();
     }
     if (fd >= 0) ::close(fd);
     if (wake >= 0) ::close(wake);
   }
 
+  void kick() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake, &one, sizeof one);
+  }
+
   void loop() {
     std::array<pollfd, 2> fds{pollfd{fd, POLLIN, 0}, pollfd{wake, POLLIN, 0}};
     while (!stopping) {
+      if (const unsigned long flags = offloads.exchange(kNoChange); flags != kNoChange) {
+        // A failure leaves the kernel at no offloads (see set_offloads).
+        [[maybe_unused]] int r = ::ioctl(fd, TUNSETOFFLOAD, flags);
+      }
       if (::poll(fds.data(), fds.size(), -1) < 0) {
         if (errno == EINTR) continue;
         return;
       }
       if (stopping) return;
+      if (fds[1].revents & POLLIN) {
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t n = ::read(wake, &count, sizeof count);
+      }
       // Everything the kernel has queued, then back to sleep.
       for (;;) {
         const ssize_t n = ::read(fd, rx_buffer.data(), rx_buffer.size());
@@ -122,16 +137,19 @@ void TapNet::set_offloads(uint64_t negotiated) {
     if (negotiated & VirtioNet::kFGuestTso6) flags |= TUN_F_TSO6;
     if ((negotiated & VirtioNet::kFGuestEcn) && (flags & (TUN_F_TSO4 | TUN_F_TSO6))) flags |= TUN_F_TSO_ECN;
   }
-  // A failure leaves the kernel at no offloads: it then sends only complete
-  // frames, which every driver takes.
-  [[maybe_unused]] int r = ::ioctl(impl_->fd, TUNSETOFFLOAD, flags);
+  // The backend's thread makes the call (this runs on a vCPU). Until it
+  // does, the kernel stays at no offloads and sends only complete frames,
+  // which every driver takes.
+  impl_->offloads.store(flags);
+  impl_->kick();
 }
 
 void TapNet::start(devices::virtio::NetReceiver& receiver) {
   if (impl_->thread.joinable()) return;
   impl_->receiver = &receiver;
-  impl_->thread = std::thread([impl = impl_.get()] {
+  impl_->thread = std::thread([this, impl = impl_.get()] {
     ::pthread_setname_np(::pthread_self(), "net-tap");
+    enter_thread();
     impl->loop();
   });
 }

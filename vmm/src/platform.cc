@@ -24,6 +24,7 @@
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 #include "vmm/exit_codes.h"
+#include "vmm/sandbox.h"
 
 namespace vmm {
 
@@ -192,6 +193,8 @@ Result<std::vector<std::shared_ptr<devices::virtio::VirtioDevice>>> virtio_devic
   for (size_t i = 0; i < options.nets.size(); ++i) {
     auto backend = net_backend(options.nets[i]);
     if (!backend) return std::unexpected(backend.error());
+    const auto role = options.nets[i].kind == NetKind::kTap ? seccomp::Role::kNetTap : seccomp::Role::kNetUser;
+    (*backend)->set_thread_entry([role] { seccomp::enter(role); });
     const auto mac = options.nets[i].mac.value_or(virtio::default_mac(static_cast<uint32_t>(i)));
     out.push_back(std::make_shared<virtio::VirtioNet>(std::move(*backend), mac));
   }

@@ -1,6 +1,9 @@
 #include "vmm/seccomp_policy.h"
 
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -189,6 +192,54 @@ Rules build(Role role) {
       add(rules, "poll", "wait until the console can take more (x86_64)");
       add(rules, "ppoll", "wait until the console can take more");
       break;
+    case Role::kVirtioNet:
+      add_event_loop(rules);
+      add_interrupts(rules, kvm);
+      add(rules, "writev", "a frame to the TAP (non-blocking; --net user queues it to its thread instead)");
+      break;
+    case Role::kNetUser:
+      add_interrupts(rules, kvm);  // frames for the guest go straight into its receive queue
+      add(rules, "poll", "libslirp's sockets, timers and the wake-up eventfd (x86_64)");
+      add(rules, "ppoll", "libslirp's sockets, timers and the wake-up eventfd");
+      add(rules, "read", "the wake-up eventfd");
+      // The one role with sockets: the guest's TCP and UDP connections (and
+      // ICMP echo) become the host's. Internet sockets only: no AF_UNIX,
+      // netlink or packet sockets.
+      rules.push_back({"socket", {{0, 0xffffffffu, AF_INET}}, "the guest's connections, IPv4"});
+      rules.push_back({"socket", {{0, 0xffffffffu, AF_INET6}}, "the guest's connections, IPv6"});
+      add(rules, "connect", "an outbound connection of the guest");
+      add(rules, "accept", "a connection to a hostfwd port (x86_64)");
+      add(rules, "accept4", "a connection to a hostfwd port");
+      add(rules, "bind", "a UDP socket's local port");
+      add(rules, "listen", "libslirp listens again after a hostfwd connection");
+      add(rules, "sendto", "data out on a socket (send)");
+      add(rules, "recvfrom", "data in from a socket (recv)");
+      add(rules, "sendmsg", "data out on a socket");
+      add(rules, "recvmsg", "data in from a socket");
+      add(rules, "readv", "data in from a socket");
+      add(rules, "writev", "data out on a socket");
+      add(rules, "shutdown", "the guest half-closes a connection");
+      add(rules, "setsockopt", "non-blocking, reuse, keep-alive and buffer options");
+      add(rules, "getsockopt", "SO_ERROR of a connect in progress");
+      add(rules, "getsockname", "a socket's local address");
+      add(rules, "getpeername", "a socket's remote address");
+      add(rules, "fcntl", "O_NONBLOCK on new sockets");
+      add_ioctls(rules, {{FIONREAD, "FIONREAD"}, {FIONBIO, "FIONBIO"}}, "a socket's pending bytes, non-blocking mode");
+      // DNS for 10.0.2.3 goes to the host's resolver, which libslirp reads
+      // from /etc/resolv.conf when the guest first asks: read-only opens only.
+      rules.push_back({"openat", {{2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0}},
+                       "/etc/resolv.conf, read-only"});
+      add_fstat(rules, "whether /etc/resolv.conf changed");
+      add(rules, "stat", "whether /etc/resolv.conf changed (x86_64)");
+      add(rules, "getrandom", "DHCP transaction and TCP sequence numbers");
+      break;
+    case Role::kNetTap:
+      add_interrupts(rules, kvm);  // frames for the guest go straight into its receive queue
+      add(rules, "poll", "the TAP and the wake-up eventfd (x86_64)");
+      add(rules, "ppoll", "the TAP and the wake-up eventfd");
+      add(rules, "read", "frames from the TAP, the wake-up eventfd");
+      add_ioctls(rules, {{TUNSETOFFLOAD, "TUNSETOFFLOAD"}}, "the offloads the guest's driver accepted");
+      break;
     case Role::kConsoleInput:
       add(rules, "poll", "wait for host input or the stop eventfd (x86_64)");
       add(rules, "ppoll", "wait for host input or the stop eventfd");
@@ -240,6 +291,9 @@ std::string_view role_name(Role role) {
     case Role::kIrqResample: return "irq-resample";
     case Role::kConsoleOutput: return "console-output";
     case Role::kConsoleInput: return "console-input";
+    case Role::kVirtioNet: return "virtio-net";
+    case Role::kNetUser: return "net-user";
+    case Role::kNetTap: return "net-tap";
   }
   return "?";
 }
@@ -249,6 +303,7 @@ Role role_for_device(std::string_view device_name) {
   if (device_name == "virtio-fs" || device_name == "virtio-9p") return Role::kFileServer;
   if (device_name == "virtio-console") return Role::kVirtioConsole;
   if (device_name == "virtio-rng") return Role::kVirtioRng;
+  if (device_name == "virtio-net") return Role::kVirtioNet;
   return Role::kVirtioDevice;
 }
 

@@ -24,6 +24,7 @@ namespace pci = devices::pci;
 struct Doorbells {
   std::string label;
   std::unique_ptr<IoThread> thread;
+  devices::virtio::VirtioDevice* device = nullptr;  // outlives this (the platform owns it)
   std::vector<Fd> eventfds;                        // index = queue
   std::vector<std::optional<uint64_t>> registered;  // where each eventfd sits now
   uint32_t length = 0;
@@ -73,6 +74,7 @@ struct VirtioIo::Impl {
     d->label = std::move(label);
     const std::string kind = d->label.substr(0, d->label.find(' '));
     d->thread = std::make_unique<IoThread>(kind, seccomp::role_for_device(kind));
+    d->device = &device;
     d->length = length;
     d->datamatch = datamatch;
     d->registered.resize(queues);
@@ -170,7 +172,10 @@ Result<std::unique_ptr<VirtioIo>> VirtioIo::wire(Vm& vm, Platform& platform, pci
 }
 
 void VirtioIo::start() {
-  for (auto& d : impl_->devices) d->thread->start();
+  for (auto& d : impl_->devices) {
+    d->thread->start();
+    d->device->start_threads();
+  }
 }
 
 void VirtioIo::stop() {

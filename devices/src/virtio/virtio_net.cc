@@ -56,11 +56,14 @@ bool VirtioNet::activate(const Activation& activation, std::string& why) {
   active_ = true;
   failed_ = false;
   backend_->set_offloads(features_ & backend_->offload_features() & kOffloadMask);
-  if (!started_) {
-    started_ = true;
-    backend_->start(*this);
-  }
   return true;
+}
+
+void VirtioNet::start_threads() {
+  std::lock_guard lock(mutex_);
+  if (started_) return;
+  started_ = true;
+  backend_->start(*this);
 }
 
 void VirtioNet::reset() {

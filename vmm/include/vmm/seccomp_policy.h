@@ -56,11 +56,15 @@ enum class Role : uint8_t {
   kIrqResample,    // re-raises level lines KVM resamples (irqfd with resample)
   kConsoleOutput,  // writes guest console output to the host
   kConsoleInput,   // reads host input for the guest console
+  kVirtioNet,      // the I/O thread of a virtio-net device: the guest's frames to the backend
+  kNetUser,        // libslirp's thread (--net user): the sockets of the guest's connections
+  kNetTap,         // a TAP backend's receive thread (--net tap=)
 };
 inline constexpr Role kAllRoles[] = {Role::kMain,          Role::kVcpu,          Role::kVirtioBlk,
                                      Role::kFileServer,    Role::kVirtioConsole, Role::kVirtioRng,
                                      Role::kVirtioDevice,  Role::kIrqResample,   Role::kConsoleOutput,
-                                     Role::kConsoleInput};
+                                     Role::kConsoleInput,  Role::kVirtioNet,     Role::kNetUser,
+                                     Role::kNetTap};
 
 // "main", "vcpu", "virtio-blk", ... (what the violation message says).
 std::string_view role_name(Role role);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -50,15 +51,30 @@ class NetBackend {
   virtual uint64_t offload_features() const { return 0; }
   // The offloads the driver accepted (a subset of offload_features()), at
   // activation: a TAP tells the kernel which kinds of packet it may hand over.
+  // Called on a vCPU thread: a backend hands the change to its own thread
+  // rather than making the call there (the vCPU's sandbox has no TAP ioctls).
   virtual void set_offloads(uint64_t /*negotiated*/) {}
-  // Starts delivering frames to `receiver` (until the backend is destroyed).
-  // Called once, by the device's first activation.
+  // Starts the backend's thread, which delivers frames to `receiver` until
+  // the backend is destroyed. Called once, when the VMM starts its threads
+  // (VirtioDevice::start_threads): after set-up, never from a vCPU, which
+  // may not create threads.
   virtual void start(NetReceiver& receiver) = 0;
   // Sends one frame, gathered from `parts` (the header first when
   // vnet_header()). Must not block and must not call back into the receiver
   // on this thread; returns false when the frame was dropped (the backend's
   // queue was full or the host refused it).
   virtual bool send(std::span<const std::span<const std::byte>> parts) = 0;
+  // What the backend's thread runs first: the VMM installs that thread's
+  // seccomp filter there (the backend knows nothing of sandboxes).
+  void set_thread_entry(std::function<void()> entry) { thread_entry_ = std::move(entry); }
+
+ protected:
+  void enter_thread() const {
+    if (thread_entry_) thread_entry_();
+  }
+
+ private:
+  std::function<void()> thread_entry_;
 };
 
 }  // namespace devices::virtio

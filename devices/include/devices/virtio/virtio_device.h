@@ -106,6 +106,11 @@ class VirtioDevice {
   virtual int backend_event_fd() const { return -1; }
   // Called on the device's I/O thread: collect what the backend finished.
   virtual void backend_event() {}
+  // Starts threads the device's backend runs on its own (a network
+  // backend's receive loop). The VMM calls it once, after set-up and once
+  // the sandbox is ready, from the main thread: threads are never created
+  // on a vCPU (its seccomp filter forbids clone).
+  virtual void start_threads() {}
 };
 
 }  // namespace devices::virtio

@@ -103,6 +103,7 @@ class VirtioNet final : public VirtioDevice, private NetReceiver {
   uint32_t config_size() const override { return kConfigSize; }
   void read_config(uint32_t offset, std::span<std::byte> data) override;
   bool activate(const Activation& activation, std::string& why) override;
+  void start_threads() override;
   void notify(uint16_t queue) override;
   void reset() override;
 

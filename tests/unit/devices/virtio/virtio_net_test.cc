@@ -112,7 +112,9 @@ TEST_F(VirtioNetTest, OffersOnlyTheBackendsOffloadsAndTellsItWhatWasTaken) {
             VirtioNet::kFCsum | VirtioNet::kFGuestCsum | VirtioNet::kFHostTso4);
   activate(kBase | VirtioNet::kFCsum);
   EXPECT_EQ(backend->set, VirtioNet::kFCsum);
-  EXPECT_EQ(backend->starts, 1);
+  EXPECT_EQ(backend->starts, 0) << "activation runs on a vCPU, which may not start threads";
+  net->start_threads();
+  net->start_threads();
   net->reset();
   activate();
   EXPECT_EQ(backend->starts, 1) << "the backend starts once";
