@@ -201,6 +201,12 @@ struct SlirpNet::Impl {
       slirp_pollfds_poll(slirp, r < 0 ? 1 : 0, &Impl::get_revents, this);
       run_timers();
     }
+    // The thread that ran the stack takes it down, under its own sandbox:
+    // closing the guest's connections is socket work the main thread's
+    // filter does not allow (in the nested proof, tearing down after
+    // traffic on the main thread made a call its filter forbids).
+    slirp_cleanup(slirp);
+    slirp = nullptr;
   }
 };
 

@@ -105,6 +105,51 @@ TEST(SlirpNet, ATakenForwardPortFailsAtOpen) {
   EXPECT_TRUE(ok) << ok.error().message;
 }
 
+// A host connection to a forwarded port becomes a TCP SYN for the guest;
+// the backend is then destroyed with that connection open (the stack is
+// taken down on its own thread, with the sockets it owns).
+TEST(SlirpNet, AForwardedConnectionReachesTheGuestAndTearsDownOpen) {
+  // A free port: bound, read back, released.
+  uint16_t port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port = ntohs(a.sin_port);
+    ::close(fd);
+  }
+  SlirpNetOptions o;
+  o.forwards.push_back({false, "127.0.0.1", port, "", 80, "tcp:127.0.0.1:" + std::to_string(port) + "-:80"});
+  auto net = SlirpNet::open(o);
+  ASSERT_TRUE(net) << net.error().message;
+  Collector rx;
+  (*net)->start(rx);
+  // The guest's ARP request teaches slirp where 10.0.2.15 is.
+  const auto req = arp_request({10, 0, 2, 2});
+  const std::span<const std::byte> parts[] = {req};
+  ASSERT_TRUE((*net)->send(parts));
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << std::strerror(errno);
+  // IPv4 (0x0800), TCP (6), SYN only, to 10.0.2.15 port 80.
+  EXPECT_TRUE(rx.wait_for([](const std::vector<std::byte>& f) {
+    return f.size() >= 54 && f[12] == std::byte{0x08} && f[13] == std::byte{0x00} && f[23] == std::byte{6} &&
+           f[30] == std::byte{10} && f[31] == std::byte{0} && f[32] == std::byte{2} && f[33] == std::byte{15} &&
+           f[36] == std::byte{0} && f[37] == std::byte{80} && (std::to_integer<int>(f[47]) & 0x12) == 0x02;
+  })) << "no SYN for the guest's port 80";
+  net->reset();
+  ::close(client);
+}
+
 TEST(TapNet, AnInterfaceThatIsNoTapIsRefused) {
   auto tap = TapNet::open("lo");
   ASSERT_FALSE(tap);
