@@ -1,6 +1,7 @@
 #include "vmm/sandbox.h"
 
 #include <linux/seccomp.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <limits>
 #include <ctime>
 #include <cstdlib>
 #include <optional>
@@ -107,6 +109,13 @@ Result<void> prepare(Mode mode, int violation_exit_code) {
   // reads /etc/localtime (TZ) the first time any thread converts a time,
   // even with gmtime_r (the x86 CMOS RTC does, on a vCPU thread). Load it now.
   tzset();
+  // And glibc's free(): the first time a thread's own arena (not the main
+  // one) shrinks its heap, it reads /proc/sys/vm/overcommit_memory
+  // (check_may_shrink_heap); the nested proof caught it as libslirp freed
+  // its buffers. Heaps shrink only above M_TRIM_THRESHOLD: with the
+  // threshold out of reach they never do. Freed memory stays in its arena
+  // for reuse; empty heaps and mmap'ed blocks are still given back.
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   if (mode == Mode::kKill) {
     struct sigaction sa {};
     sa.sa_sigaction = on_sigsys;

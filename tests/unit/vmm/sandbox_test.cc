@@ -22,6 +22,9 @@
 #include <ctime>
 #include <future>
 #include <string>
+#include <cstdlib>
+#include <vector>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -77,6 +80,34 @@ TEST_F(Sandbox, SocketEndsTheProcessFromEveryRole) {
                 ::testing::ExitedWithCode(kCode), message(role, "socket"))
         << role_name(role);
   }
+}
+
+// glibc opens /proc/sys/vm/overcommit_memory the first time a thread's own
+// arena shrinks its heap; prepare() keeps heaps from shrinking, so a device
+// thread may allocate and free freely. Run in a fresh process (threadsafe
+// death test: a re-exec), where glibc has not looked yet.
+TEST_F(Sandbox, FreeingInAThreadsOwnArenaOpensNothing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (!prepare(Mode::kKill, kCode)) _exit(97);
+        std::thread t([] {
+          enter(Role::kVirtioDevice);
+          std::vector<void*> blocks;
+          // Below the mmap threshold, so they come from the thread's arena.
+          for (int i = 0; i < 512; ++i) {
+            void* p = std::malloc(64 * 1024);
+            if (p == nullptr) _exit(96);
+            std::memset(p, 1, 64 * 1024);
+            blocks.push_back(p);
+          }
+          for (void* p : blocks) std::free(p);
+        });
+        t.join();
+        _exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  GTEST_FLAG_SET(death_test_style, "fast");
 }
 
 TEST_F(Sandbox, UserNetworkingOpensInternetSocketsAndReadsResolvConf) {
