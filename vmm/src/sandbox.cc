@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "vmm/exit_codes.h"
 #include "vmm/text.h"
@@ -107,6 +108,19 @@ Result<void> prepare(Mode mode, int violation_exit_code) {
   // reads /etc/localtime (TZ) the first time any thread converts a time,
   // even with gmtime_r (the x86 CMOS RTC does, on a vCPU thread). Load it now.
   tzset();
+  // glibc reads /proc/sys/vm/overcommit_memory the first time a thread's
+  // arena heap shrinks after frees (check_may_shrink_heap), on whichever
+  // thread frees: after a long network transfer, the main thread freeing
+  // slirp's buffers at exit died of it. A thread of our own (its own arena)
+  // grows and frees one heap now, so glibc has the answer cached.
+  std::thread([] {
+    // Blocks under the mmap threshold come from the arena's heap; freed,
+    // they leave a top above the trim threshold, and the heap shrinks.
+    // volatile: the optimiser may not drop a malloc whose block is unused.
+    std::array<void* volatile, 64> blocks{};
+    for (auto& b : blocks) b = std::malloc(64 * 1024);
+    for (auto& b : blocks) std::free(b);
+  }).join();
   if (mode == Mode::kKill) {
     struct sigaction sa {};
     sa.sa_sigaction = on_sigsys;

@@ -19,10 +19,12 @@
 #include <utility>  // boost/asio/awaitable.hpp needs std::exchange under C++23
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -310,6 +312,32 @@ TEST_F(Sandbox, AVcpuConvertsTimesInAFreshProcess) {
         std::time_t now = std::time(nullptr);
         std::tm tm{};
         _exit(gmtime_r(&now, &tm) != nullptr && tm.tm_year > 100 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  GTEST_FLAG_SET(death_test_style, "fast");
+}
+
+// glibc opens /proc/sys/vm/overcommit_memory the first time any thread's
+// arena heap (every thread but main allocates from one) shrinks after frees,
+// which may be on a thread whose role forbids openat: the net-user thread's
+// slirp buffers, freed at exit on the main thread after a long transfer,
+// ended the VMM with exit 10. prepare() makes glibc read it first. A fresh
+// process has not shrunk a heap yet.
+TEST_F(Sandbox, AThreadMayShrinkItsHeapInAFreshProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (!prepare(Mode::kKill, kCode)) _exit(97);
+        std::thread t([] {
+          enter(Role::kVirtioNet);
+          // 4 MiB in blocks under the mmap threshold, so they come from the
+          // thread's arena heap; freed, its top passes the trim threshold.
+          std::vector<void*> blocks;
+          for (int i = 0; i < 64; ++i) blocks.push_back(std::malloc(64 * 1024));
+          for (void* b : blocks) std::free(b);
+        });
+        t.join();
+        _exit(0);
       },
       ::testing::ExitedWithCode(0), "");
   GTEST_FLAG_SET(death_test_style, "fast");
