@@ -19,8 +19,8 @@
 # Prints the summary table (NESTED-BENCH lines: medians over every transfer,
 # ratio = minivmm / QEMU, goal >= 1.00) and exits 1 when the run failed; the
 # console log is in $MINIVMM_BENCH_CACHE/nested/x86/console.log. Not part of
-# scripts/test.sh: a benchmark is no test. Takes 10-20 minutes on a shared
-# 2-core host.
+# scripts/test.sh: a benchmark is no test. Takes about 18 minutes on a
+# shared 2-core host at load 10 (user-mode boots are the slow ones).
 #
 # Environment:
 #   VMM          the minivmm binary (default: build/release/vmm/vmm, built or
