@@ -97,7 +97,7 @@ rc=0
 bash "$nested/run_x86.sh" --timeout 3600 --step-timeout 900 \
   --env "VMM=$work/vmm" --env "BENCH_KERNEL=$kernel" --env "BENCH_INITRD=$initrd" --env "BENCH_ROOT=$root" \
   --env "BRD_MODULE=$brd" "${knob_envs[@]}" \
-  "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_virtio.sh" \
+  "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_l1.sh" "$nested/lib_bench_virtio.sh" \
   "$nested/steps_x86_bench_virtio.sh" || rc=$?
 
 # shellcheck source=nested/lib_bench_summary.sh

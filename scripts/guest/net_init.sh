@@ -8,6 +8,18 @@
 # The guest then serves a page on port 80 (busybox httpd) holding
 # MINIVMM-GUEST-PAGE, waits for the host's go, and powers off. Every stage
 # prints a MINIVMM-NET-* line; any failure prints MINIVMM-NET-FAIL: <why>.
+#
+#   minivmm.bench=MIB  instead: the network benchmark's guest
+#                      (scripts/nested/lib_bench_net.sh drives it from L1).
+#                      Once the address is up it serves, each on every
+#                      connection (busybox nc -ll -e):
+#                        5001 sink: says READY, stores all it receives in
+#                             /tmp (tmpfs: busybox wc -c reads a byte at a
+#                             time and would cap the figure), answers the
+#                             byte count and closes
+#                        5002 source: sends MIB MiB of zeros and closes
+#                      prints MINIVMM-NET-BENCH-READY, and powers off after
+#                      one connection to 5003 (MINIVMM-NET-DONE).
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -16,7 +28,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 say() { echo "$*" >/dev/console 2>/dev/null || echo "$*"; }
 fail() { say "MINIVMM-NET-FAIL: $*"; poweroff -f; sleep 5; reboot -f; }
 
-net='' ip='' fetch='' sha='' go=''
+net='' ip='' fetch='' sha='' go='' bench=''
 for arg in $(cat /proc/cmdline); do
   case $arg in
     minivmm.net=*) net=${arg#*=} ;;
@@ -24,6 +36,7 @@ for arg in $(cat /proc/cmdline); do
     minivmm.fetch=*) fetch=${arg#*=} ;;
     minivmm.sha=*) sha=${arg#*=} ;;
     minivmm.go=*) go=${arg#*=} ;;
+    minivmm.bench=*) bench=${arg#*=} ;;
   esac
 done
 
@@ -62,6 +75,42 @@ SCRIPT
     ;;
   *) fail "minivmm.net= must be user or tap" ;;
 esac
+
+if [ -n "$bench" ]; then
+  case $bench in *[!0-9]*|'') fail "minivmm.bench=$bench: want MiB" ;; esac
+  # nc -e runs these with the connection as stdin and stdout. The sink's
+  # file is per connection, and gone before it answers, so a pass never
+  # leaves 256 MiB in the guest's RAM.
+  cat >/bin/bench-sink <<'SCRIPT'
+#!/bin/sh
+f=/tmp/sink.$$
+echo READY
+cat >"$f"
+stat -c %s "$f"
+rm -f "$f"
+SCRIPT
+  cat >/bin/bench-source <<SCRIPT
+#!/bin/sh
+exec dd if=/dev/zero bs=64k count=$((bench * 16)) 2>/dev/null
+SCRIPT
+  chmod +x /bin/bench-sink /bin/bench-source
+  nc -ll -p 5001 -e /bin/bench-sink </dev/null >/dev/null 2>&1 &
+  nc -ll -p 5002 -e /bin/bench-source </dev/null >/dev/null 2>&1 &
+  # READY only once both listen (ports 0x1389, 0x138A in state 0A; nc binds
+  # IPv6, dual-stack): with user networking L1's connect succeeds at
+  # libslirp before the guest has answered, and a port not yet bound would
+  # be a closed connection there.
+  n=0
+  until [ "$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -c -e ':1389 0*:0000 0A' -e ':138A 0*:0000 0A')" = 2 ]; do
+    n=$((n + 1)); [ $n -le 100 ] || fail "nc did not listen on 5001 and 5002"
+    sleep 0.1
+  done
+  say "MINIVMM-NET-BENCH-READY mib=$bench"
+  # stdin at EOF: nc half-closes at once and returns when L1 closes.
+  nc -l -p 5003 </dev/null >/dev/null 2>&1 || fail "nc -l -p 5003"
+  say "MINIVMM-NET-DONE"
+  poweroff -f
+fi
 
 if [ -n "$fetch" ]; then
   wget -q -O /tmp/fetched "$fetch" || fail "wget $fetch"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Nested harness steps (x86_64): the virtio benchmark, minivmm against
 # QEMU/KVM in the same L1 (functions: lib_bench_virtio.sh, after
-# lib_x86_l2.sh; started by scripts/bench_virtio.sh, not by scripts/test.sh).
+# lib_x86_l2.sh and lib_bench_l1.sh; started by scripts/bench_virtio.sh, not
+# by scripts/test.sh).
 #
 #   bench-prepare          images into L1's RAM, the brd data disk, filled once
 #   bench-io-*-R           IO_RUNS rounds (default 2) of minivmm, QEMU

@@ -79,6 +79,7 @@ std::string BootReport::format() const {
     for (const auto& v : virtio) {
       s += fmt::format("    {}: {} notifications, {} I/O thread wake-ups, {} via register writes\n", v.device,
                        v.notifications, v.wakeups, v.slow_path);
+      if (!v.detail.empty()) s += fmt::format("      {}\n", v.detail);
     }
   }
   // One "note:" per line of notes.

@@ -335,7 +335,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
     report.take_exits(exits);
     if (VirtioIo* virtio_io = m.virtio_io()) {
       report.virtio_mode = virtio_io->mode();
-      for (const auto& v : virtio_io->stats()) report.virtio.push_back({v.device, v.notifications, v.wakeups, v.slow_path});
+      for (const auto& v : virtio_io->stats()) report.virtio.push_back({v.device, v.notifications, v.wakeups, v.slow_path, v.detail});
     }
     report.pio = m.platform().pio().stats();
     report.mmio = m.platform().mmio().stats();

@@ -8,6 +8,7 @@
 
 #include "devices/pci/pci_root.h"
 #include "devices/virtio/virtio_mmio_device.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/io_thread.h"
 
@@ -186,7 +187,18 @@ void VirtioIo::stop() {
 std::vector<VirtioIoStats> VirtioIo::stats() const {
   std::vector<VirtioIoStats> out;
   for (const auto& d : impl_->devices) {
-    out.push_back({d->label, d->notifications.load(), d->wakeups.load(), d->slow_path.load()});
+    out.push_back({d->label, d->notifications.load(), d->wakeups.load(), d->slow_path.load(), {}});
+    // A NIC's drops say whether a slow transfer lost frames (TCP then waits
+    // for retransmissions) or only moved them slowly.
+    if (const auto* net = dynamic_cast<const virtio::VirtioNet*>(d->device)) {
+      const virtio::VirtioNetStats s = net->stats();
+      out.back().detail = fmt::format(
+          "tx {} frames {} bytes, dropped {} (backend full {}, malformed {}); rx {} frames {} bytes, dropped {} "
+          "(no guest buffers {}, malformed or too big {})",
+          s.tx_frames, s.tx_bytes, s.tx_too_short + s.tx_too_long + s.tx_bad_header + s.tx_backend_dropped,
+          s.tx_backend_dropped, s.tx_too_short + s.tx_too_long + s.tx_bad_header, s.rx_frames, s.rx_bytes,
+          s.rx_dropped_full + s.rx_dropped_bad, s.rx_dropped_full, s.rx_dropped_bad);
+    }
   }
   return out;
 }

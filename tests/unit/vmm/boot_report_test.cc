@@ -31,6 +31,23 @@ TEST(BootReport, FormatsTimesExitsAndMemory) {
   EXPECT_NE(s.find("pvh (ELF vmlinux)"), std::string::npos) << s;
 }
 
+TEST(BootReport, VirtioDeviceDetailGetsALineOfItsOwn) {
+  BootReport r;
+  r.start = SteadyTime(std::chrono::seconds(1));
+  r.virtio_mode = "ioeventfd";
+  r.virtio.push_back({"virtio-net (pci 00:03.0)", 10, 8, 0, "tx 5 frames 900 bytes, dropped 0"});
+  r.virtio.push_back({"virtio-blk (pci 00:04.0)", 3, 3, 0, ""});
+  const std::string s = r.format();
+  EXPECT_NE(s.find("virtio-net (pci 00:03.0): 10 notifications, 8 I/O thread wake-ups, 0 via register writes\n"
+                   "      tx 5 frames 900 bytes, dropped 0\n"),
+            std::string::npos)
+      << s;
+  const std::string blk = "virtio-blk (pci 00:04.0): 3 notifications, 3 I/O thread wake-ups, 0 via register writes\n";
+  const size_t at = s.find(blk);
+  ASSERT_NE(at, std::string::npos) << s;
+  EXPECT_FALSE(s.substr(at + blk.size()).starts_with("      ")) << "no detail, no second line\n" << s;
+}
+
 TEST(BootReport, PeakRssIsMeasured) { EXPECT_GT(peak_rss_bytes(), 0u); }
 
 }  // namespace

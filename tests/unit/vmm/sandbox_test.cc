@@ -19,6 +19,7 @@
 #include <utility>  // boost/asio/awaitable.hpp needs std::exchange under C++23
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <future>
 #include <string>
@@ -26,6 +27,7 @@
 #include <vector>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 

@@ -46,6 +46,7 @@ struct BootReport {
   struct VirtioLine {
     std::string device;
     uint64_t notifications = 0, wakeups = 0, slow_path = 0;
+    std::string detail;  // a second line of the device's own counters, or empty
   };
   std::string virtio_mode;  // how doorbells reach the devices ("ioeventfd")
   std::vector<VirtioLine> virtio;

@@ -28,6 +28,7 @@ struct VirtioIoStats {
   uint64_t notifications = 0;  // doorbell writes (an eventfd counts each)
   uint64_t wakeups = 0;        // I/O thread wake-ups that served them
   uint64_t slow_path = 0;      // doorbells that reached the VMM as register writes
+  std::string detail;          // the device's own counters (virtio-net: frames and drops), or empty
 };
 
 class VirtioIo {
