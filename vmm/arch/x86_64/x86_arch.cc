@@ -61,7 +61,8 @@ devices::IrqLine irq_line(Vm& vm, State& state, Platform&, const devices::IrqReq
 }
 
 devices::pci::MsiSink msi_sink(Vm& vm, State&) {
-  return [&vm](uint64_t address, uint32_t data) { (void)vm.signal_msi(address, data); };
+  // The local APICs need no device ID: the message alone says where it goes.
+  return [&vm](const devices::pci::Msi& msi) { (void)vm.signal_msi(msi.message.address, msi.message.data); };
 }
 
 Result<void> connect_platform(Vm&, State& state, Platform&) {
