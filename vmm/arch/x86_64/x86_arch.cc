@@ -60,9 +60,10 @@ devices::IrqLine irq_line(Vm& vm, State& state, Platform&, const devices::IrqReq
   return line ? *line : direct;
 }
 
-devices::pci::MsiSink msi_sink(Vm& vm, State&) {
+Result<devices::pci::MsiSink> msi_sink(Vm& vm, State&, Platform&) {
   // The local APICs need no device ID: the message alone says where it goes.
-  return [&vm](const devices::pci::Msi& msi) { (void)vm.signal_msi(msi.message.address, msi.message.data); };
+  return devices::pci::MsiSink(
+      [&vm](const devices::pci::Msi& msi) { (void)vm.signal_msi(msi.message.address, msi.message.data); });
 }
 
 Result<void> connect_platform(Vm&, State& state, Platform&) {
