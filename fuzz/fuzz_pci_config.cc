@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < 4; ++i) lines[i] = [&levels, i](bool l) { levels[i] = l; };
   pci::PciHostBridge bridge(windows, lines);
   uint64_t msis = 0;
-  bridge.set_msi_sink([&msis](uint64_t, uint32_t) { ++msis; });
+  bridge.set_msi_sink([&msis](const devices::pci::Msi&) { ++msis; });
   auto transport = virtio::VirtioPci::create(std::make_shared<FuzzDevice>(), guest_memory());
   if (!transport) std::abort();
   auto slot = bridge.add_device(*transport);

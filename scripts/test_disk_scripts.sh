@@ -334,6 +334,27 @@ run_expect "disk init: a ro_disk that is no block device is reported, not writte
 bad=''; [ "$(cat "$tmp/not-a-disk")" = keep ] || bad="the file changed"
 result "disk init: the probe left the non-disk alone" "$bad"
 
+# report_msi on a fake sysfs and /proc/interrupts: two CPUs' counts summed,
+# the chip column after them; a function without msi_irqs is left out.
+msi=$tmp/msi
+mkdir -p "$msi/pci/0000:00:01.0/msi_irqs" "$msi/pci/0000:00:03.0/msi_irqs" "$msi/pci/0000:00:00.0"
+touch "$msi/pci/0000:00:01.0/msi_irqs/12" "$msi/pci/0000:00:01.0/msi_irqs/13" \
+  "$msi/pci/0000:00:03.0/msi_irqs/14" "$msi/pci/0000:00:03.0/msi_irqs/15"
+cat >"$msi/interrupts" <<'EOF_INTERRUPTS'
+           CPU0       CPU1
+ 11:       2291       2000     GICv3  27 Level     arch_timer
+ 12:          0          0   ITS-MSI 16384 Edge      virtio0-config
+ 13:          1          0   ITS-MSI 16385 Edge      virtio0-control
+ 14:          0          0   ITS-MSI 24576 Edge      virtio2-config
+ 15:        150          7   ITS-MSI 24577 Edge      virtio2-req.0
+IPI0:        30         25       Rescheduling interrupts
+EOF_INTERRUPTS
+run_expect "disk init: MSI vectors, interrupts and chip per PCI function" 0 \
+  "MINIVMM-PCI-MSI=0000:00:01.0=2/1/ITS-MSI,0000:00:03.0=2/157/ITS-MSI" \
+  in_init disk_init.sh "report_msi $msi/pci $msi/interrupts"
+run_expect "disk init: no PCI functions with MSI" 0 "MINIVMM-PCI-MSI=none" \
+  in_init disk_init.sh "report_msi $msi/no-such-dir $msi/interrupts"
+
 echo
 echo "test_disk_scripts: $cases cases, $wrong wrong, $skipped skipped"
 [ "$wrong" -eq 0 ]

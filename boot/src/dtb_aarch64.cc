@@ -58,9 +58,26 @@ void write_gic(FdtWriter& w, const Aarch64DtConfig& c) {
                             aarch64::kGicV2CpuSize});
   }
   w.property_u32("#interrupt-cells", 3);
-  w.property_u32("#address-cells", 0);
   w.property_empty("interrupt-controller");
   w.property_u32("phandle", kAarch64GicPhandle);
+  if (aarch64_has_its(c)) {
+    // A child with a reg needs the parent's address cells, and an empty
+    // ranges to map its address 1:1. interrupt-map entries that point at
+    // the GIC then carry two parent-address cells (aarch64_dt_irq_context).
+    w.property_u32("#address-cells", 2);
+    w.property_u32("#size-cells", 2);
+    w.property_empty("ranges");
+    w.begin_node(fmt::format("msi-controller@{:x}", aarch64::kGicItsBase));
+    w.property_string("compatible", "arm,gic-v3-its");
+    w.property_empty("msi-controller");
+    // The one cell is the device ID: the PCI requester ID through msi-map.
+    w.property_u32("#msi-cells", 1);
+    w.property_u64s("reg", {aarch64::kGicItsBase, aarch64::kGicItsSize});
+    w.property_u32("phandle", kAarch64ItsPhandle);
+    w.end_node();
+  } else {
+    w.property_u32("#address-cells", 0);
+  }
   w.end_node();
 }
 
@@ -82,10 +99,16 @@ uint32_t aarch64_max_cpus(GicVersion gic) {
   return gic == GicVersion::kV3 ? aarch64::kGicV3MaxCpus : aarch64::kGicV2MaxCpus;
 }
 
-DtIrqContext aarch64_dt_irq_context(uint32_t cpus) {
+bool aarch64_has_its(const Aarch64DtConfig& config) { return config.its && config.gic == GicVersion::kV3; }
+
+DtIrqContext aarch64_dt_irq_context(const Aarch64DtConfig& config) {
   DtIrqContext irq;
   irq.interrupt_parent = kAarch64GicPhandle;
-  irq.cpus = cpus;
+  irq.cpus = config.cpus;
+  if (aarch64_has_its(config)) {
+    irq.interrupt_parent_address_cells = 2;
+    irq.msi_parent = kAarch64ItsPhandle;
+  }
   irq.cells = [](uint32_t spi, IrqTrigger trigger) {
     return std::vector<uint32_t>{kGicSpi, spi, trigger == IrqTrigger::kLevel ? kIrqLevelHigh : kIrqEdgeRising};
   };
@@ -94,6 +117,10 @@ DtIrqContext aarch64_dt_irq_context(uint32_t cpus) {
 
 std::string aarch64_gic_node_name(const Aarch64DtConfig&) {
   return fmt::format("interrupt-controller@{:x}", aarch64::kGicDistBase);
+}
+
+std::string aarch64_its_node_path(const Aarch64DtConfig& config) {
+  return fmt::format("/{}/msi-controller@{:x}", aarch64_gic_node_name(config), aarch64::kGicItsBase);
 }
 
 loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& config) {
@@ -120,7 +147,7 @@ loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& 
 
   write_gic(w, config);
   write_timer(w, config);
-  const DtIrqContext irq = aarch64_dt_irq_context(config.cpus);
+  const DtIrqContext irq = aarch64_dt_irq_context(config);
   for (const auto& node : config.platform.dt_nodes) node(w, irq);
   detail::write_chosen_node(
       w, {config.cmdline, config.platform.stdout_path, config.initrd, config.rng_seed, config.kaslr_seed});

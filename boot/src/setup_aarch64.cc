@@ -19,6 +19,7 @@ loader::Result<Aarch64BootSetup> setup_aarch64_boot(loader::GuestMemory& mem, co
   dt.cmdline = config.cmdline;
   dt.initrd = config.initrd;
   dt.gic = config.gic;
+  dt.its = config.its;
   dt.psci = config.psci;
   dt.rng_seed = config.rng_seed;
   dt.kaslr_seed = config.kaslr_seed;
@@ -38,6 +39,8 @@ loader::Result<Aarch64BootSetup> setup_aarch64_boot(loader::GuestMemory& mem, co
     out.layout.push_back({"GICv3 distributor", GuestAddress(aarch64::kGicDistBase), aarch64::kGicV3DistSize});
     out.layout.push_back({"GICv3 redistributors", GuestAddress(aarch64::kGicRedistBase),
                           aarch64::kGicRedistSizePerCpu * config.cpus});
+    if (aarch64_has_its(dt))
+      out.layout.push_back({"GICv3 ITS", GuestAddress(aarch64::kGicItsBase), aarch64::kGicItsSize});
   } else {
     out.layout.push_back({"GICv2 distributor", GuestAddress(aarch64::kGicDistBase), aarch64::kGicV2DistSize});
     out.layout.push_back({"GICv2 CPU interface", GuestAddress(aarch64::kGicV2CpuBase), aarch64::kGicV2CpuSize});

@@ -12,6 +12,10 @@
 #                                                   (only with minivmm.ro_disk=DEV)
 #   MINIVMM-RNG=<rng_current or none>
 #   MINIVMM-HWRNG-READ-OK | MINIVMM-HWRNG-READ-FAILED bytes=<n>
+#   MINIVMM-PCI-MSI=<function>=<vectors>/<interrupts>/<chip>,...  or none
+#                                                   (each PCI function with MSI/MSI-X
+#                                                   vectors, what arrived on them, their
+#                                                   irq chip: ITS-MSI on arm64's ITS)
 #   MINIVMM-CONSOLES=<active consoles, comma separated>
 #   MINIVMM-CMDLINE-CONSOLES=<console= values, comma separated>
 #   MINIVMM-DISK-DONE
@@ -91,6 +95,33 @@ report_rng() {
   if [ "$n" -eq 64 ]; then echo "MINIVMM-HWRNG-READ-OK"; else echo "MINIVMM-HWRNG-READ-FAILED bytes=$n"; fi
 }
 
+# report_msi [SYSFS-PCI-DEVICES [INTERRUPTS]]: which PCI functions the kernel
+# gave MSI or MSI-X vectors (their msi_irqs directory), how many interrupts
+# arrived on those vectors and which irq chip handles them (the column after
+# the per-CPU counts of /proc/interrupts). A function on MSI-X gets no INTx:
+# interrupts counted here came through the VMM's MSI routing.
+report_msi() {
+  local devices=${1:-/sys/bus/pci/devices} interrupts=${2:-/proc/interrupts} dev irqs list=''
+  for dev in "$devices"/*; do
+    [ -d "$dev/msi_irqs" ] || continue
+    irqs=$(ls "$dev/msi_irqs")
+    [ -n "$irqs" ] || continue
+    list="${list:+$list,}${dev##*/}=$(echo "$irqs" | awk -v file="$interrupts" '
+      { want[$1 ":"] = 1; n++ }
+      END {
+        while ((getline line < file) > 0) {
+          f = split(line, w, " ")
+          if (!cpus) { cpus = f; continue }
+          if (!(w[1] in want)) continue
+          for (i = 2; i <= cpus + 1; i++) sum += w[i]
+          chip = w[cpus + 2]
+        }
+        printf "%d/%d/%s", n, sum, chip == "" ? "?" : chip
+      }')"
+  done
+  echo "MINIVMM-PCI-MSI=${list:-none}"
+}
+
 main() {
   guest_prologue disk_init
 
@@ -101,6 +132,7 @@ main() {
   write_result
   [ -z "$ro_disk" ] || probe_ro_disk "$ro_disk"
   report_rng
+  report_msi
   echo "MINIVMM-CONSOLES=$(tr ' ' ',' </sys/class/tty/console/active 2>/dev/null)"
   echo "MINIVMM-CMDLINE-CONSOLES=$cmdline_consoles"
   # A read-only remount checkpoints the journal, so the host's debugfs (which

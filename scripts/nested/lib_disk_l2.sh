@@ -56,3 +56,30 @@ l2_disk_boot() {
     fi
   done
 }
+
+# l2_disk_boot_msi TAG CONSOLE CHIP [VMM-ARGS...]: l2_disk_boot over
+# virtio-pci, and the guest really runs on MSI-X: minivmm's boot report says
+# it routes MSI-X, and the root disk's function (00:03.0, after the console
+# and the rng) has vectors on irq chip CHIP (what the guest's
+# /proc/interrupts names: ITS-MSI on arm64) with interrupts counted on them.
+# With MSI-X enabled a virtio-pci function sends no INTx, so the disk that
+# booted the guest was served through the MSI routes.
+l2_disk_boot_msi() {
+  tag=$1 console=$2 chip=$3
+  shift 3
+  l2_disk_boot "$tag" "$console" "$@" || return 1
+  log=/tmp/l2-disk-$tag.log
+  if ! grep -q 'note: virtio-pci MSI-X through' "$log"; then
+    echo "l2_disk_boot_msi: the boot report does not say MSI-X is routed"
+    return 1
+  fi
+  msi=$(grep -o 'MINIVMM-PCI-MSI=[^[:space:]]*' "$log" | tail -n1)
+  echo "l2_disk_boot_msi: $msi"
+  root=$(echo "${msi#MINIVMM-PCI-MSI=}" | tr ',=' '\n ' | awk '$1 == "0000:00:03.0" { print $2 }')
+  vectors=${root%%/*} rest=${root#*/}
+  arrived=${rest%%/*} got_chip=${rest#*/}
+  if [ -z "$root" ] || [ "$got_chip" != "$chip" ] || [ "${vectors:-0}" -lt 2 ] || [ "${arrived:-0}" -lt 1 ]; then
+    echo "l2_disk_boot_msi: want the root disk 0000:00:03.0 on >= 2 $chip vectors with interrupts, got '${root:-nothing}'"
+    return 1
+  fi
+}

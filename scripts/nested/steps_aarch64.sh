@@ -8,12 +8,13 @@ step kvm-integration-tests kvm_integration_tests
 step boot-image-1cpu    l2_boot MINIVMM-INIT-OK --kernel /l2/Image
 step boot-image-smp2    l2_boot MINIVMM-CPUS=2 --kernel /l2/Image --cpus 2
 step boot-image-gz      l2_boot MINIVMM-INIT-OK --kernel /l2/Image.gz
-# The root file system on virtio-blk (lib_disk_l2.sh): virtio-pci (INTx on
-# GIC SPIs; Linux assigns the BARs itself), virtio-mmio device-tree nodes, and
+# The root file system on virtio-blk (lib_disk_l2.sh): virtio-pci (MSI-X
+# through the vGIC ITS, the guest's vectors checked on its ITS-MSI chip;
+# Linux assigns the BARs itself), virtio-mmio device-tree nodes (SPIs), and
 # virtio-pci with console=hvc0 alone.
-step disk-root-pci      l2_disk_boot pci-arm64 ttyS0 --virtio-transport pci
+step disk-root-pci      l2_disk_boot_msi pci-arm64 ttyS0 ITS-MSI --virtio-transport pci
 step disk-root-mmio     l2_disk_boot mmio-arm64 ttyS0 --virtio-transport mmio
-step disk-root-hvc0     l2_disk_boot hvc0-arm64 hvc0
+step disk-root-hvc0     l2_disk_boot_msi hvc0-arm64 hvc0 ITS-MSI
 # vmm exec (lib_exec_l2.sh): L1's busybox root as the guest's, shares over
 # virtio-fs and over 9p, the kernel's modules in the generated initramfs.
 step exec-virtiofs      l2_exec_shares virtiofs

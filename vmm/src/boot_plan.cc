@@ -155,11 +155,17 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
         d.irqs.push_back(fmt::format("INT{} line {} (level)", static_cast<char>('A' + pin - 1),
                                      root->placement().intx_lines[line]));
       }
-      // Used where the irqchip routes MSIs (x86); elsewhere the guest finds
-      // no MSI domain and stays on INTx.
+      // Used where the irqchip routes MSIs (x86's local APICs; aarch64's
+      // GICv3 ITS, which a real boot leaves out when KVM has none and says
+      // so); elsewhere the guest finds no MSI domain and stays on INTx.
       if (const uint16_t vectors = function->msix_vectors()) {
-        d.irqs.push_back(fmt::format("MSI-X {} vectors{}", vectors,
-                                     options.arch == loader::Arch::kX86_64 ? "" : " (unused: no MSI routing here)"));
+        std::string how;
+        if (options.arch == loader::Arch::kAarch64) {
+          how = fmt::format(" (ITS, device ID {:#x})", function->requester_id());
+        } else if (options.arch != loader::Arch::kX86_64) {
+          how = " (unused: no MSI routing here)";
+        }
+        d.irqs.push_back(fmt::format("MSI-X {} vectors{}", vectors, how));
       }
       plan->devices.push_back(std::move(d));
     }

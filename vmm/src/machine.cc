@@ -49,7 +49,9 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
   m->platform_->connect_irqs(
       [&](const devices::IrqRequest& request) { return arch::irq_line(v, st, *m->platform_, request); });
   if (auto r = arch::connect_platform(v, st, *m->platform_); !r) return kvm_error(r.error());
-  auto io = VirtioIo::wire(v, *m->platform_, arch::msi_sink(v, st));
+  auto msi = arch::msi_sink(v, st, *m->platform_);
+  if (!msi) return kvm_error(msi.error());
+  auto io = VirtioIo::wire(v, *m->platform_, std::move(*msi));
   if (!io) return kvm_error(io.error());
   m->virtio_io_ = std::move(*io);
 

@@ -28,6 +28,9 @@ struct Aarch64DtConfig {
   std::string cmdline;  // at most aarch64::kCmdlineCapacity - 1 bytes
   std::optional<loader::InitrdPlacement> initrd;
   GicVersion gic = GicVersion::kV3;
+  // A GICv3 ITS child of the GIC node, named by the PCI host bridge's
+  // msi-map, so PCI devices get MSI-X. Ignored with GICv2 (no ITS there).
+  bool its = true;
   PsciVersion psci = PsciVersion::k1_0;
   // The devices' own nodes (the console UART, virtio, ...) and stdout-path.
   PlatformDescription platform;
@@ -37,17 +40,24 @@ struct Aarch64DtConfig {
 
 // Phandle of the GIC node (the root's interrupt-parent).
 inline constexpr uint32_t kAarch64GicPhandle = 1;
+// Phandle of the ITS node (the PCI host bridge's msi-map target).
+inline constexpr uint32_t kAarch64ItsPhandle = 2;
 // The highest SPI a device may use (INTID 1019).
 inline constexpr uint32_t kAarch64MaxSpi = 987;
 
-// How devices spell their interrupts in this tree: GIC SPIs, level or edge.
-DtIrqContext aarch64_dt_irq_context(uint32_t cpus);
+// How devices spell their interrupts in this tree: GIC SPIs, level or edge;
+// and where PCI MSIs go (the ITS, when the tree has one).
+DtIrqContext aarch64_dt_irq_context(const Aarch64DtConfig& config);
+
+// Whether the tree describes an ITS (asked for, and a GICv3 to hold it).
+bool aarch64_has_its(const Aarch64DtConfig& config);
 
 // Largest vCPU count the chosen GIC can describe in this memory map.
 uint32_t aarch64_max_cpus(GicVersion gic);
 
-// Node name, for tests.
+// Node names, for tests.
 std::string aarch64_gic_node_name(const Aarch64DtConfig& config);
+std::string aarch64_its_node_path(const Aarch64DtConfig& config);  // "/interrupt-controller@8000000/msi-controller@8080000"
 
 loader::Result<std::vector<std::byte>> build_aarch64_dtb(const Aarch64DtConfig& config);
 

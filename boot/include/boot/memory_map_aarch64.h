@@ -23,6 +23,12 @@ inline constexpr uint64_t kGicRedistLimit = 0x0900'0000;
 inline constexpr uint32_t kGicV3MaxCpus =
     static_cast<uint32_t>((kGicRedistLimit - kGicRedistBase) / kGicRedistSizePerCpu);
 
+// The GICv3 ITS (MSI translation for PCI), two 64 KiB frames (control and
+// GITS_TRANSLATER; KVM_VGIC_V3_ITS_SIZE) in the gap between the
+// distributor and the redistributors, where QEMU virt puts it too.
+inline constexpr uint64_t kGicItsBase = 0x0808'0000;
+inline constexpr uint64_t kGicItsSize = 0x2'0000;
+
 // GICv2 alternative: same distributor base (4 KiB in v2), CPU interface after
 // it (KVM_VGIC_V2_CPU_SIZE). GICv2 addresses at most 8 CPUs.
 inline constexpr uint64_t kGicV2DistSize = 0x1000;

@@ -31,6 +31,9 @@ struct DtIrqContext {
   // (what a PLIC's interrupts-extended points at).
   std::vector<uint32_t> cpu_intc_phandles;
   uint32_t cpus = 1;
+  // Phandle of the controller PCI MSIs go to (aarch64: the GICv3 ITS); 0:
+  // none, PCI devices use INTx.
+  uint32_t msi_parent = 0;
 };
 
 // Writes one complete node (begin_node .. end_node) under the root.

@@ -25,6 +25,7 @@ struct Aarch64BootConfig {
   std::string cmdline;
   std::optional<loader::InitrdPlacement> initrd;
   GicVersion gic = GicVersion::kV3;
+  bool its = true;  // see Aarch64DtConfig::its
   PsciVersion psci = PsciVersion::k1_0;
   std::vector<std::byte> rng_seed;
   std::optional<uint64_t> kaslr_seed;

@@ -198,6 +198,7 @@ Result<uint8_t> PciHostBridge::add_device(std::shared_ptr<PciDevice> device, std
       if (auto bus = weak.lock()) bus->set_line(d, line, level);
     });
   }
+  device->set_requester_id(static_cast<uint16_t>(d << 3));  // bus 0, function 0
   if (msi_sink_) device->set_msi_sink(msi_sink_);
   bus_->slots[d] = std::move(device);
   return d;

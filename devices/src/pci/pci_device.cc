@@ -39,6 +39,16 @@ void PciDevice::set_msi_sink(MsiSink sink) {
   msi_sink_ = std::move(sink);
 }
 
+void PciDevice::set_requester_id(uint16_t requester_id) {
+  std::lock_guard lock(mutex_);
+  requester_id_ = requester_id;
+}
+
+uint16_t PciDevice::requester_id() const {
+  std::lock_guard lock(mutex_);
+  return requester_id_;
+}
+
 void PciDevice::set_bar_observer(BarObserver observer) {
   std::lock_guard lock(observer_mutex_);
   observer_ = std::move(observer);
@@ -153,10 +163,11 @@ void PciDevice::msix_signal_locked(uint16_t vector) {
     msix_->set_pending(vector, true);
     return;
   }
-  if (msi_sink_) {
-    const MsiMessage m = msix_->message(vector);
-    msi_sink_(m.address, m.data);
-  }
+  send_msi_locked(vector);
+}
+
+void PciDevice::send_msi_locked(uint16_t vector) {
+  if (msi_sink_) msi_sink_(Msi{msix_->message(vector), vector, requester_id_});
 }
 
 void PciDevice::deliver_pending_locked() {
@@ -164,10 +175,7 @@ void PciDevice::deliver_pending_locked() {
   for (uint16_t v = 0; v < msix_->vectors(); ++v) {
     if (!msix_->pending(v) || msix_->masked(v)) continue;
     msix_->set_pending(v, false);
-    if (msi_sink_) {
-      const MsiMessage m = msix_->message(v);
-      msi_sink_(m.address, m.data);
-    }
+    send_msi_locked(v);
   }
 }
 

@@ -102,6 +102,9 @@ void PciRoot::describe_dt(boot::PlatformDescription& platform) const {
     w.property_cells("ranges", ranges);
     w.property_cells("interrupt-map-mask", {0x1800, 0, 0, 7});
     w.property_cells("interrupt-map", map);
+    // Every requester ID of the bus (bus << 8 | devfn, 16 bits) is the same
+    // device ID at the controller.
+    if (irq.msi_parent) w.property_cells("msi-map", {0, irq.msi_parent, 0, 0x10000});
     w.property_empty("dma-coherent");
     w.end_node();
   });

@@ -104,6 +104,46 @@ TEST(DtbAarch64, GicV3Node) {
             (std::vector<uint32_t>{0, 0x0800'0000, 0, 0x1'0000, 0, 0x080a'0000, 0, 0x6'0000}));
 }
 
+TEST(DtbAarch64, ItsNodeUnderTheGic) {
+  auto c = base_config(2);
+  auto dtb = build(c);
+  const std::string gic = "/interrupt-controller@8000000";
+  const std::string its = gic + "/msi-controller@8080000";
+  EXPECT_EQ(aarch64_its_node_path(c), its);
+  EXPECT_EQ(prop_string(dtb, its, "compatible"), "arm,gic-v3-its");
+  ASSERT_TRUE(prop(dtb, its, "msi-controller"));
+  EXPECT_EQ(prop(dtb, its, "msi-controller")->size(), 0u);
+  EXPECT_EQ(prop_cells(dtb, its, "#msi-cells"), (std::vector<uint32_t>{1}));
+  // Two 64 KiB frames at 0x0808_0000, between the distributor and the redistributors.
+  EXPECT_EQ(prop_cells(dtb, its, "reg"), (std::vector<uint32_t>{0, 0x0808'0000, 0, 0x2'0000}));
+  EXPECT_EQ(fdt_test::phandle_of(dtb, its), kAarch64ItsPhandle);
+  EXPECT_NE(fdt_test::phandle_of(dtb, its), fdt_test::phandle_of(dtb, gic));
+  // The child's reg is read with the GIC's cells, mapped 1:1 by an empty ranges.
+  EXPECT_EQ(prop_cells(dtb, gic, "#address-cells"), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(prop_cells(dtb, gic, "#size-cells"), (std::vector<uint32_t>{2}));
+  ASSERT_TRUE(prop(dtb, gic, "ranges"));
+  EXPECT_EQ(prop(dtb, gic, "ranges")->size(), 0u);
+  const DtIrqContext irq = aarch64_dt_irq_context(c);
+  EXPECT_EQ(irq.msi_parent, kAarch64ItsPhandle);
+  EXPECT_EQ(irq.interrupt_parent_address_cells, 2u);
+}
+
+TEST(DtbAarch64, NoItsWhenNotAskedForOrOnGicV2) {
+  auto no_its = base_config(2);
+  no_its.its = false;
+  auto v2 = base_config(2, GicVersion::kV2);  // its stays true: GICv2 has none to describe
+  for (const auto& c : {no_its, v2}) {
+    auto dtb = build(c);
+    const std::string gic = "/interrupt-controller@8000000";
+    EXPECT_EQ(fdt_test::subnodes(dtb, gic), std::vector<std::string>{});
+    EXPECT_EQ(prop_cells(dtb, gic, "#address-cells"), (std::vector<uint32_t>{0}));
+    EXPECT_FALSE(prop(dtb, gic, "ranges"));
+    const DtIrqContext irq = aarch64_dt_irq_context(c);
+    EXPECT_EQ(irq.msi_parent, 0u);
+    EXPECT_EQ(irq.interrupt_parent_address_cells, 0u);
+  }
+}
+
 TEST(DtbAarch64, GicV2Node) {
   auto dtb = build(base_config(2, GicVersion::kV2));
   const std::string gic = "/interrupt-controller@8000000";

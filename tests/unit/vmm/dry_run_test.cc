@@ -742,6 +742,26 @@ TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {
   EXPECT_THAT(mmio.out, Not(HasSubstr("0xcf8")));
 }
 
+// aarch64 plans MSI-X through the GICv3 ITS (a boot on a host without one
+// drops it and says so); riscv64 has no MSI routing and lists the vectors as unused.
+TEST_F(DryRun, Aarch64ListsMsixThroughTheIts) {
+  std::string kernel = write_file("Image", test_support::build_arm64_image());
+  std::string disk = write_file("disk.img", std::vector<std::byte>(1 << 16));
+  auto r = run({"--kernel", kernel, "--arch", "aarch64", "--virtio-transport", "pci", "--disk", disk, "--dry-run"});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0x0000000008080000  0x00000000080a0000  0x0000000000020000"));
+  EXPECT_THAT(r.out, HasSubstr("GICv3 ITS"));
+  EXPECT_THAT(r.out, HasSubstr("MSI-X 2 vectors (ITS, device ID 0x18)")) << "virtio-blk in slot 3: requester ID 3 << 3";
+  EXPECT_THAT(r.out, HasSubstr("MSI-X 3 vectors (ITS, device ID 0x8)")) << "virtio-console in slot 1";
+  EXPECT_THAT(r.out, Not(HasSubstr("unused")));
+
+  std::string rv = write_file("rv-Image", test_support::build_riscv_image());
+  auto riscv = run({"--kernel", rv, "--arch", "riscv64", "--virtio-transport", "pci", "--dry-run"});
+  ASSERT_EQ(riscv.exit_code, kExitOk) << riscv.err;
+  EXPECT_THAT(riscv.out, HasSubstr("vectors (unused: no MSI routing here)"));
+  EXPECT_THAT(riscv.out, Not(HasSubstr("(ITS")));
+}
+
 TEST_F(DryRun, DumpedDeviceTreeHoldsTheVirtioNodes) {
   std::string kernel = write_file("Image", test_support::build_arm64_image());
   for (const char* transport : {"pci", "mmio"}) {
@@ -753,6 +773,7 @@ TEST_F(DryRun, DumpedDeviceTreeHoldsTheVirtioNodes) {
     const bool pci = std::string(transport) == "pci";
     EXPECT_EQ(bytes.find("pci-host-ecam-generic") != std::string::npos, pci) << transport;
     EXPECT_EQ(bytes.find("virtio,mmio") != std::string::npos, !pci) << transport;
+    EXPECT_NE(bytes.find("arm,gic-v3-its"), std::string::npos) << transport;
   }
 }
 

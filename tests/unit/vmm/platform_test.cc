@@ -319,9 +319,10 @@ const fdt32_t* prop(const void* fdt, int node, const char* name, int& len) {
   return static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
 }
 
-std::vector<std::byte> aarch64_dtb(const Platform& p) {
+std::vector<std::byte> aarch64_dtb(const Platform& p, bool its = true) {
   boot::Aarch64DtConfig c;
   c.ram = {loader::GuestAddress(0x8000'0000), 512ull << 20};
+  c.its = its;
   c.platform = p.describe();
   auto dtb = boot::build_aarch64_dtb(c);
   EXPECT_TRUE(dtb.has_value()) << dtb.error().message;
@@ -388,19 +389,63 @@ TEST(Platform, Aarch64PciNodeHasRangesAndAFullInterruptMap) {
   EXPECT_EQ(fdt32_to_cpu(ranges[2]), 0x1000'0000u);
   EXPECT_EQ(fdt32_to_cpu(ranges[7]), 0x4300'0000u);
   auto* map = prop(fdt, node, "interrupt-map", len);
-  // 4 slots x 4 pins; child address 3 + pin 1 + phandle 1 + GIC specifier 3.
-  ASSERT_EQ(len, 16 * 8 * 4);
+  // 4 slots x 4 pins; child address 3 + pin 1 + phandle 1 + the GIC's unit
+  // address 2 (#address-cells 2: it has the ITS as child) + GIC specifier 3.
+  ASSERT_EQ(len, 16 * 10 * 4);
   // Slot 1 INTA (entry 4) is bridge line 1: SPI 4.
-  const fdt32_t* e = map + 4 * 8;
+  const fdt32_t* e = map + 4 * 10;
   EXPECT_EQ(fdt32_to_cpu(e[0]), 1u << 11);
   EXPECT_EQ(fdt32_to_cpu(e[3]), 1u);
-  EXPECT_EQ(fdt32_to_cpu(e[6]), 4u);
+  EXPECT_EQ(fdt32_to_cpu(e[4]), boot::kAarch64GicPhandle);
+  EXPECT_EQ(fdt32_to_cpu(e[5]), 0u);
+  EXPECT_EQ(fdt32_to_cpu(e[6]), 0u);
+  EXPECT_EQ(fdt32_to_cpu(e[8]), 4u);
+  EXPECT_EQ(fdt32_to_cpu(e[9]), 4u) << "level high";
   auto* mask = prop(fdt, node, "interrupt-map-mask", len);
   ASSERT_EQ(len, 16);
   EXPECT_EQ(fdt32_to_cpu(mask[0]), 0x1800u);
   auto* bus_range = prop(fdt, node, "bus-range", len);
   ASSERT_EQ(len, 8);
   EXPECT_EQ(fdt32_to_cpu(bus_range[1]), 0u);
+}
+
+// The guest's PCI MSI domain comes from msi-map: every requester ID (bus 0
+// here, 16 bits in general) maps 1:1 to a device ID of the node that has the
+// ITS's phandle.
+TEST(Platform, Aarch64PciNodeMapsRequesterIdsToTheIts) {
+  Options o = options_for(loader::Arch::kAarch64);
+  auto p = build_platform(o.arch, o, no_sinks(), test_memory());
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  auto dtb = aarch64_dtb(**p);
+  ASSERT_FALSE(dtb.empty());
+  const void* fdt = dtb.data();
+  const int its = fdt_path_offset(fdt, "/interrupt-controller@8000000/msi-controller@8080000");
+  ASSERT_GE(its, 0);
+  const uint32_t its_phandle = fdt_get_phandle(fdt, its);
+  ASSERT_NE(its_phandle, 0u);
+  EXPECT_NE(its_phandle, boot::kAarch64GicPhandle);
+  EXPECT_EQ(fdt_node_check_compatible(fdt, its, "arm,gic-v3-its"), 0);
+  int node = fdt_path_offset(fdt, "/pci@3f000000");
+  ASSERT_GE(node, 0);
+  int len = 0;
+  auto* map = prop(fdt, node, "msi-map", len);
+  ASSERT_EQ(len, 4 * 4);
+  EXPECT_EQ(fdt32_to_cpu(map[0]), 0u) << "from requester ID 0";
+  EXPECT_EQ(fdt32_to_cpu(map[1]), its_phandle);
+  EXPECT_EQ(fdt32_to_cpu(map[2]), 0u) << "to device ID 0";
+  EXPECT_EQ(fdt32_to_cpu(map[3]), 0x10000u) << "every requester ID";
+
+  // Without an ITS (the host's KVM has none): INTx only, and the GIC keeps
+  // #address-cells 0, so interrupt-map entries lose the two address cells.
+  auto intx = aarch64_dtb(**p, false);
+  ASSERT_FALSE(intx.empty());
+  fdt = intx.data();
+  EXPECT_LT(fdt_path_offset(fdt, "/interrupt-controller@8000000/msi-controller@8080000"), 0);
+  node = fdt_path_offset(fdt, "/pci@3f000000");
+  ASSERT_GE(node, 0);
+  EXPECT_EQ(fdt_getprop(fdt, node, "msi-map", &len), nullptr);
+  ASSERT_NE(prop(fdt, node, "interrupt-map", len), nullptr);
+  EXPECT_EQ(len, 16 * 8 * 4);
 }
 
 TEST(Platform, Riscv64PciInterruptMapUsesPlicSources) {

@@ -2,7 +2,10 @@
 // or compressed) entered at EL1h with x0 = the device tree, PSCI 0.2+ in
 // KVM (secondary vCPUs powered off until CPU_ON), the in-kernel vGIC (v3, v2
 // as fallback), the architected timer; device lines are SPIs driven through
-// KVM_IRQ_LINE. Addresses come from boot/memory_map_aarch64.h.
+// KVM_IRQ_LINE; PCI MSI-X goes through the vGIC's ITS where KVM offers one
+// (GSI routes with the requester ID as device ID, signalled by irqfds), and
+// the guest stays on INTx where it does not. Addresses come from
+// boot/memory_map_aarch64.h.
 #include <linux/kvm.h>
 
 #include "arch/aarch64/core_regs.h"
@@ -15,6 +18,7 @@
 #include "loader/kernel_loader.h"
 #include "vmm/arch.h"
 #include "vmm/irqfd_lines.h"
+#include "vmm/msi_routes.h"
 #include "vmm/text.h"
 #include "vmm/fdt_boot.h"
 #include "vmm/xioctl.h"
@@ -28,6 +32,8 @@ struct State {
   kvm_vcpu_init preferred{};
   std::string notes;
   std::unique_ptr<IrqfdLines> irqfds;  // level SPIs; null without KVM_CAP_IRQFD_RESAMPLE
+  Fd its;                              // the vGIC ITS; invalid: none, PCI uses INTx
+  std::unique_ptr<MsiRoutes> msi;      // MSI-X routes through the ITS; null without it
 };
 
 void StateDeleter::operator()(State* state) const { delete state; }
@@ -60,6 +66,23 @@ Result<void> check_capabilities(const Kvm& kvm, State&) {
   return {};
 }
 
+namespace {
+
+// Creates the ITS where the host can route MSIs through it; returns why not
+// ("" when it did). Needs a vGICv3, irqfds with GSI routing, and KVM taking
+// a device ID on MSIs.
+std::string try_its(Vm& vm, State& state) {
+  if (state.vgic.version != boot::GicVersion::kV3) return "GICv2 has none";
+  if (!MsiRoutes::supported(vm)) return "KVM has no KVM_CAP_IRQFD or KVM_CAP_IRQ_ROUTING";
+  auto its = aarch64::create_its(vm);
+  if (!its) return its.error().message;
+  if (vm.check_extension(KVM_CAP_MSI_DEVID) <= 0) return "KVM has no KVM_CAP_MSI_DEVID";
+  state.its = std::move(*its);
+  return "";
+}
+
+}  // namespace
+
 Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options& config) {
   if (xioctl(vm.fd(), KVM_ARM_PREFERRED_TARGET, &state.preferred) < 0) {
     return fail_errno(errno, "KVM_ARM_PREFERRED_TARGET");
@@ -71,6 +94,12 @@ Result<void> create_vm_devices(const Kvm&, Vm& vm, State& state, const Options& 
     write_stderr(fmt::format("vmm: {}\n", state.vgic.fallback_reason));
     state.notes += state.vgic.fallback_reason + "\n";
   }
+  if (auto why = try_its(vm, state); !why.empty()) {
+    // The device tree (written with an ITS) is rewritten without it in vcpus_created.
+    const std::string line = fmt::format("no vGIC ITS ({}): PCI devices use INTx", why);
+    write_stderr(fmt::format("vmm: {}\n", line));
+    state.notes += line + "\n";
+  }
   return {};
 }
 
@@ -79,7 +108,17 @@ devices::IrqLine irq_line(Vm& vm, State&, Platform&, const devices::IrqRequest& 
   return [&vm, line = aarch64::spi_irq_line(request.line)](bool level) { (void)vm.irq_line(line, level); };
 }
 
-devices::pci::MsiSink msi_sink(Vm&, State&) { return {}; }
+Result<devices::pci::MsiSink> msi_sink(Vm& vm, State& state, Platform& platform) {
+  if (!state.its.valid()) return devices::pci::MsiSink{};
+  MsiRouteOptions options;
+  options.base = aarch64::spi_routes();
+  options.first_gsi = aarch64::kVgicNrSpis;
+  options.devid = true;
+  auto routes = MsiRoutes::create(vm, platform, std::move(options));
+  if (!routes) return std::unexpected(routes.error());
+  state.msi = std::move(*routes);
+  return state.msi->sink();
+}
 
 Result<void> connect_platform(Vm&, State&, Platform&) { return {}; }
 
@@ -110,11 +149,13 @@ Result<void> setup_vcpu(const Kvm&, Vm&, Vcpu& vcpu, State& state, const Options
 
 Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& mem, State& state,
                            const Options&) {
-  if (state.vgic.version != state.boot.gic) {
-    // The device tree must describe the GIC the guest really gets.
+  const bool its = state.its.valid();
+  if (state.vgic.version != state.boot.gic || its != state.boot.its) {
+    // The device tree must describe the GIC (and ITS) the guest really gets.
     state.boot.gic = state.vgic.version;
+    state.boot.its = its;
     auto setup = boot::setup_aarch64_boot(mem, state.boot);
-    if (!setup) return fail("device tree for the GICv2 fallback: {}", setup.error().message);
+    if (!setup) return fail("device tree without GICv3 or ITS: {}", setup.error().message);
     state.entry = setup->entry;
     if (!vcpus.empty()) {
       if (auto r = set_entry_registers(vcpus.front(), state.entry); !r) return r;
@@ -123,6 +164,13 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>& vcpus, loader::GuestMemory& m
   if (auto r = aarch64::init_vgic(state.vgic); !r) return r;
   // KVM takes irqfds only once the vGIC is initialised.
   state.notes += activate_irqfd_lines(state.irqfds.get());
+  if (state.msi && state.msi->vectors() > 0) {
+    // The vGIC's init installed its default routes; ours replace them (keeping those).
+    if (auto r = state.msi->activate(); !r) return fail("MSI-X through the ITS: {}", r.error().message);
+    state.notes += fmt::format(
+        "virtio-pci MSI-X through the vGIC ITS at {:#x}: {} vectors on irqfds (GSI routes with device IDs)\n",
+        boot::aarch64::kGicItsBase, state.msi->vectors());
+  }
   return {};
 }
 

@@ -7,8 +7,10 @@ namespace vmm::arch {
 
 RuntimeIoctls runtime_ioctls() {
   return {
-      // irq_line: GIC SPIs (no MSI sink: the vGIC has no ITS here, guests use INTx).
-      {{KVM_IRQ_LINE, "KVM_IRQ_LINE"}},
+      // irq_line: GIC SPIs. msi_sink: an MSI whose vector the guest
+      // reprogrammed rewrites the GSI routes first (the MSI itself is an
+      // eventfd write).
+      {{KVM_IRQ_LINE, "KVM_IRQ_LINE"}, {KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING"}},
       // describe_vcpu: pc and pstate.
       {{KVM_GET_ONE_REG, "KVM_GET_ONE_REG"}},
   };

@@ -79,6 +79,34 @@ Result<void> init_vgic(Vgic& vgic) {
                          "vGIC KVM_DEV_ARM_VGIC_CTRL_INIT");
 }
 
+Result<Fd> create_its(Vm& vm) {
+  auto its = vm.create_device(KVM_DEV_TYPE_ARM_VGIC_ITS, "KVM_DEV_TYPE_ARM_VGIC_ITS");
+  if (!its) return its;
+  const uint64_t base = boot::aarch64::kGicItsBase;
+  if (auto r = set_device_attr(*its, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &base,
+                               fmt::format("ITS at {:#x}", base));
+      !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = set_device_attr(*its, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,
+                               "ITS KVM_DEV_ARM_VGIC_CTRL_INIT");
+      !r) {
+    return std::unexpected(r.error());
+  }
+  return its;
+}
+
+std::vector<kvm_irq_routing_entry> spi_routes() {
+  std::vector<kvm_irq_routing_entry> table(kVgicNrSpis);
+  for (uint32_t spi = 0; spi < kVgicNrSpis; ++spi) {
+    table[spi].gsi = spi;
+    table[spi].type = KVM_IRQ_ROUTING_IRQCHIP;
+    table[spi].u.irqchip.irqchip = 0;
+    table[spi].u.irqchip.pin = spi;
+  }
+  return table;
+}
+
 uint32_t spi_irq_line(uint32_t spi) {
   return (static_cast<uint32_t>(KVM_ARM_IRQ_TYPE_SPI) << KVM_ARM_IRQ_TYPE_SHIFT) | ((32 + spi) & 0xffff);
 }

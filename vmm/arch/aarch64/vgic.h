@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "boot/dtb_aarch64.h"
 #include "vmm/kvm.h"
@@ -30,6 +31,20 @@ Result<Vgic> create_vgic(Vm& vm, uint32_t cpus);
 
 // KVM_DEV_ARM_VGIC_CTRL_INIT, once every vCPU exists and is initialised.
 Result<void> init_vgic(Vgic& vgic);
+
+// The vGICv3's ITS at kGicItsBase: created, placed and initialised, after
+// the vGICv3 itself (the ITS attaches to it). With one, KVM needs a device ID
+// on every MSI (KVM_CAP_MSI_DEVID). Fails naming the step KVM refused (an
+// older or GICv2-only host, or a host kernel built without the ITS).
+Result<Fd> create_its(Vm& vm);
+
+// SPIs the vGIC has (kVgicNrIrqs less the 32 private interrupts): KVM's
+// default GSI routes send GSI n to SPI n for each.
+inline constexpr uint32_t kVgicNrSpis = kVgicNrIrqs - 32;
+
+// KVM's default routing table of the vGIC (GSI n -> SPI n): setting a routing
+// table replaces it, so MSI routes are added to these.
+std::vector<kvm_irq_routing_entry> spi_routes();
 
 // The KVM_IRQ_LINE `irq` value for a shared peripheral interrupt (SPI n,
 // GIC INTID 32 + n): type SPI in bits 27:24, the INTID in bits 15:0.

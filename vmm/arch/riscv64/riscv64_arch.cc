@@ -113,7 +113,7 @@ devices::IrqLine irq_line(Vm&, State&, Platform& platform, const devices::IrqReq
   return plic->line(request.line);
 }
 
-devices::pci::MsiSink msi_sink(Vm&, State&) { return {}; }
+Result<devices::pci::MsiSink> msi_sink(Vm&, State&, Platform&) { return devices::pci::MsiSink{}; }
 
 Result<void> connect_platform(Vm&, State& state, Platform& platform) {
   auto plic = platform.find<devices::Plic>();

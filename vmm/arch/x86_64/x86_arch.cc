@@ -60,8 +60,10 @@ devices::IrqLine irq_line(Vm& vm, State& state, Platform&, const devices::IrqReq
   return line ? *line : direct;
 }
 
-devices::pci::MsiSink msi_sink(Vm& vm, State&) {
-  return [&vm](uint64_t address, uint32_t data) { (void)vm.signal_msi(address, data); };
+Result<devices::pci::MsiSink> msi_sink(Vm& vm, State&, Platform&) {
+  // The local APICs need no device ID: the message alone says where it goes.
+  return devices::pci::MsiSink(
+      [&vm](const devices::pci::Msi& msi) { (void)vm.signal_msi(msi.message.address, msi.message.data); });
 }
 
 Result<void> connect_platform(Vm&, State& state, Platform&) {

@@ -63,10 +63,12 @@ Result<void> create_vm_devices(const Kvm& kvm, Vm& vm, State& state, const Optio
 // not fail, and a device has nowhere to report it anyway.
 devices::IrqLine irq_line(Vm& vm, State& state, Platform& platform, const devices::IrqRequest& request);
 
-// Where PCI MSIs go (x86: KVM_SIGNAL_MSI into the in-kernel local APICs).
-// Empty where the irqchip routes none (aarch64 without a vGIC ITS, riscv64's
-// userspace PLIC): guests there find no MSI domain and use INTx.
-devices::pci::MsiSink msi_sink(Vm& vm, State& state);
+// Where PCI MSIs go (x86: KVM_SIGNAL_MSI into the in-kernel local APICs;
+// aarch64: irqfds on GSI routes into the vGIC ITS, set up here for every
+// MSI-X vector of `platform`'s PCI functions). Empty where the irqchip routes
+// none (aarch64 without an ITS, riscv64's userspace PLIC): guests there find
+// no MSI domain and use INTx.
+Result<devices::pci::MsiSink> msi_sink(Vm& vm, State& state, Platform& platform);
 
 // Wiring that platform devices need from KVM (riscv64: the PLIC's outputs
 // to each hart's external interrupt).

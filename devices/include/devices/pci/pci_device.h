@@ -34,8 +34,17 @@
 
 namespace devices::pci {
 
+// One MSI as a function sends it. The message is what the guest programmed;
+// the vector and the requester ID (bus << 8 | device << 3 | function) name
+// its source, which an interrupt translator needs (a GICv3 ITS tells devices
+// apart by the requester ID, and the VMM keeps one KVM route per vector).
+struct Msi {
+  MsiMessage message;
+  uint16_t vector = 0;
+  uint16_t requester_id = 0;
+};
 // Delivers one MSI: the VMM turns it into KVM_SIGNAL_MSI or an irqfd write.
-using MsiSink = std::function<void(uint64_t address, uint32_t data)>;
+using MsiSink = std::function<void(const Msi& msi)>;
 
 // A BAR's place in the guest address space as the guest last left it.
 struct BarMapping {
@@ -77,6 +86,10 @@ class PciDevice {
   void connect_intx(IrqLine line);
   void set_msi_sink(MsiSink sink);
   void set_bar_observer(BarObserver observer);
+  // Where the function sits (the bridge sets it when it takes the device):
+  // every MSI carries it.
+  void set_requester_id(uint16_t requester_id);
+  uint16_t requester_id() const;
 
   uint8_t interrupt_pin() const;
   // Vectors of the MSI-X capability (0: none).
@@ -127,6 +140,7 @@ class PciDevice {
   std::vector<BarMapping> refresh_decode_locked();
   BarMapping mapping_locked(uint32_t index) const;
   void deliver_pending_locked();
+  void send_msi_locked(uint16_t vector);
   void update_intx_line_locked();
   void notify_observer(const std::vector<BarMapping>& changed);
 
@@ -138,6 +152,7 @@ class PciDevice {
   bool intx_asserted_ = false;
   bool intx_line_level_ = false;
   MsiSink msi_sink_;
+  uint16_t requester_id_ = 0;
   std::mutex observer_mutex_;
   BarObserver observer_;
 

@@ -8,9 +8,11 @@
 //                reserved motherboard resources) and an MCFG table.
 // Devices go in with add() before describe() and before any vCPU runs.
 //
-// Interrupts are INTx only for now: no MSI sink is set, so a guest that
-// enables MSI-X gets no interrupts until the VMM routes MSIs (KVM_SIGNAL_MSI or
-// irqfd with an MSI route) through PciHostBridge::set_msi_sink.
+// MSI-X reaches the guest only where the VMM routes MSIs (KVM_SIGNAL_MSI or
+// irqfd with an MSI route) through PciHostBridge::set_msi_sink; on the device
+// tree the node then names the MSI controller in `msi-map` (requester ID =
+// the controller's device ID), so the guest sets up a PCI MSI domain there.
+// Without one (DtIrqContext::msi_parent 0) the guest stays on INTx.
 #pragma once
 
 #include <array>

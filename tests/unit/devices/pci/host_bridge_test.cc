@@ -239,6 +239,7 @@ TEST(PciHostBridge, IntxSwizzleAndWiredOrLines) {
 TEST(PciHostBridge, MsiSinkReachesDevicesAddedBeforeAndAfter) {
   PciHostBridge bridge(testing::test_windows());
   std::vector<uint32_t> got;
+  std::vector<uint16_t> requesters;
   auto make = [] {
     auto d = std::make_shared<TestDevice>();
     EXPECT_TRUE(d->bar(0, BarSpec{BarKind::kMemory32, 0x1000, false}));
@@ -247,7 +248,10 @@ TEST(PciHostBridge, MsiSinkReachesDevicesAddedBeforeAndAfter) {
   };
   auto before = make();
   ASSERT_TRUE(bridge.add_device(before, 1));
-  bridge.set_msi_sink([&](uint64_t, uint32_t data) { got.push_back(data); });
+  bridge.set_msi_sink([&](const Msi& m) {
+    got.push_back(m.message.data);
+    requesters.push_back(m.requester_id);
+  });
   auto after = make();
   ASSERT_TRUE(bridge.add_device(after, 2));
   for (uint8_t slot : {1, 2}) {
@@ -260,6 +264,8 @@ TEST(PciHostBridge, MsiSinkReachesDevicesAddedBeforeAndAfter) {
   before->raise_msix(0);
   after->raise_msix(0);
   EXPECT_EQ(got, (std::vector<uint32_t>{0x41, 0x42}));
+  // Each MSI names its function (bus 0, device = slot, function 0).
+  EXPECT_EQ(requesters, (std::vector<uint16_t>{1 << 3, 2 << 3}));
 }
 
 }  // namespace

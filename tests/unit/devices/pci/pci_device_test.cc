@@ -9,10 +9,10 @@ namespace {
 
 using testing::TestDevice;
 
-struct Msi {
+struct Sent {
   uint64_t address;
   uint32_t data;
-  bool operator==(const Msi&) const = default;
+  bool operator==(const Sent&) const = default;
 };
 
 // A device with 3 vectors: table at BAR 0 + 0x100, PBA at + 0x800.
@@ -21,7 +21,10 @@ class MsixTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(dev.bar(0, BarSpec{BarKind::kMemory32, 0x1000, false}));
     ASSERT_TRUE(dev.msix(3, 0, 0x100, 0x800));
-    dev.set_msi_sink([this](uint64_t a, uint32_t d) { sent.push_back({a, d}); });
+    dev.set_msi_sink([this](const Msi& m) {
+      sent.push_back({m.message.address, m.message.data});
+      vectors.push_back(m.vector);
+    });
     for (uint16_t v = 0; v < 3; ++v) {
       table_write(v * 16 + 0, 0xfee0'0000u + v * 0x1000);
       table_write(v * 16 + 4, 0);
@@ -44,7 +47,8 @@ class MsixTest : public ::testing::Test {
   void control(uint16_t bits) { dev.config_write(0x42, 2, bits); }
 
   TestDevice dev;
-  std::vector<Msi> sent;
+  std::vector<Sent> sent;
+  std::vector<uint16_t> vectors;  // of each message in `sent`
 };
 
 TEST_F(MsixTest, CapabilityDescribesTableAndPba) {
@@ -67,7 +71,7 @@ TEST_F(MsixTest, DeliversOnlyWhenEnabledAndUnmasked) {
   EXPECT_TRUE(sent.empty());
   EXPECT_EQ(pba(), 0b010u);
   table_write(16 + 12, 0);  // unmask: the pending message goes out
-  EXPECT_EQ(sent, (std::vector<Msi>{{0xfee0'1000, 0x31}}));
+  EXPECT_EQ(sent, (std::vector<Sent>{{0xfee0'1000, 0x31}}));
   EXPECT_EQ(pba(), 0u);
   dev.raise_msix(1);
   EXPECT_EQ(sent.size(), 2u);
@@ -87,7 +91,8 @@ TEST_F(MsixTest, FunctionMaskHoldsMessagesUntilCleared) {
   dev.bar_write(0, 0x800, std::as_bytes(std::span(&pba_write, 1)));  // the PBA is read-only
   EXPECT_EQ(pba(), 0b101u);
   control(kMsixEnable);
-  EXPECT_EQ(sent, (std::vector<Msi>{{0xfee0'0000, 0x30}, {0xfee0'2000, 0x32}}));
+  EXPECT_EQ(sent, (std::vector<Sent>{{0xfee0'0000, 0x30}, {0xfee0'2000, 0x32}}));
+  EXPECT_EQ(vectors, (std::vector<uint16_t>{0, 2})) << "pending messages name their vectors";
   EXPECT_EQ(pba(), 0u);
 }
 

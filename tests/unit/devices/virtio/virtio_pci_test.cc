@@ -59,10 +59,10 @@ constexpr uint64_t kDfSelect = 0x00, kDf = 0x04, kGfSelect = 0x08, kGf = 0x0c, k
                    kQMsix = 0x1a, kQEnable = 0x1c, kQNotifyOff = 0x1e, kQDesc = 0x20, kQDriver = 0x28,
                    kQDevice = 0x30;
 
-struct Msi {
+struct Sent {
   uint64_t address;
   uint32_t data;
-  bool operator==(const Msi&) const = default;
+  bool operator==(const Sent&) const = default;
 };
 
 class VirtioPciTest : public ::testing::Test {
@@ -75,7 +75,10 @@ class VirtioPciTest : public ::testing::Test {
     std::array<IrqLine, 4> lines;
     for (size_t i = 0; i < 4; ++i) lines[i] = [this, i](bool level) { line_history[i].push_back(level); };
     bridge = std::make_unique<pci::PciHostBridge>(pci::testing::test_windows(), lines);
-    bridge->set_msi_sink([this](uint64_t a, uint32_t d) { msis.push_back({a, d}); });
+    bridge->set_msi_sink([this](const pci::Msi& m) {
+      msis.push_back({m.message.address, m.message.data});
+      sources.emplace_back(m.vector, m.requester_id);
+    });
     auto t = VirtioPci::create(fake, *memory, [this](std::string_view l) { log.emplace_back(l); });
     ASSERT_TRUE(t);
     transport = *t;
@@ -147,7 +150,8 @@ class VirtioPciTest : public ::testing::Test {
   std::unique_ptr<pci::PciHostBridge> bridge;
   std::shared_ptr<VirtioPci> transport;
   std::array<std::vector<bool>, 4> line_history;
-  std::vector<Msi> msis;
+  std::vector<Sent> msis;
+  std::vector<std::pair<uint16_t, uint16_t>> sources;  // vector, requester ID of each MSI
   std::vector<std::string> log;
   uint8_t slot = 0;
   uint8_t line = 0;
@@ -310,7 +314,10 @@ TEST_F(VirtioPciTest, MsixDeliversPerQueueVectorsAndHonoursMasks) {
   w(kQMsix, 2, 1);
   transport->signal_used(0);
   transport->signal_config();
-  EXPECT_EQ(msis, (std::vector<Msi>{{0xfee0'0100, 0x51}, {0xfee0'0000, 0x50}}));
+  EXPECT_EQ(msis, (std::vector<Sent>{{0xfee0'0100, 0x51}, {0xfee0'0000, 0x50}}));
+  // An ITS tells functions apart by requester ID: bus 0, the slot, function 0.
+  const uint16_t rid = static_cast<uint16_t>(slot << 3);
+  EXPECT_EQ(sources, (std::vector<std::pair<uint16_t, uint16_t>>{{1, rid}, {0, rid}}));
   EXPECT_EQ(transport->isr_peek(), 0);  // MSI-X replaces ISR and INTx
   EXPECT_TRUE(line_history[line].empty());
 
