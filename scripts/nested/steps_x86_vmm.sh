@@ -5,7 +5,7 @@
 expect_steps kvm-integration-tests boot-linux-bzimage boot-pvh-bzimage boot-linux-vmlinux \
   boot-pvh-vmlinux boot-auto-bzimage boot-smp2-acpi boot-smp2-mptable console-shell \
   disk-root-pci disk-root-mmio disk-root-hvc0 console-shell-hvc0 disk-root-mptable-intx \
-  exec-virtiofs exec-9p exec-missing-command exec-shell hostile-pci hostile-mmio debian-login
+  exec-virtiofs exec-9p exec-missing-command exec-shell debian-login
 step kvm-integration-tests kvm_integration_tests
 step boot-linux-bzimage l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot linux
 step boot-pvh-bzimage   l2_boot MINIVMM-INIT-OK --kernel "$CLOUD_BZIMAGE" --boot pvh
@@ -38,11 +38,15 @@ unset EXEC_USER
 step exec-9p            l2_exec_shares 9p
 step exec-missing-command l2_exec_missing_command
 step exec-shell         l2_exec_shell
-# The hostile guest (lib_hostile_l2.sh) under the ASan build until its
-# --timeout (HOSTILE_TIMEOUT, 60 s), over either virtio transport. The step
-# gets the ASan start-up, the exit and the sanitizers' leak check on top.
-STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90)) step hostile-pci l2_hostile pci
-STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90)) step hostile-mmio l2_hostile mmio
+# The hostile guest (lib_hostile_l2.sh, `l2_hostile pci|mmio` under the ASan
+# build until --timeout) is not in CI: L1 itself stops. In both full runs
+# of this file that had it (2026-12-05) L1 went quiet during hostile-pci;
+# the second time QEMU's vCPU thread sat asleep for minutes: L1's CPU halted
+# and no timer woke it again, so the step's 150 s timeout never fired. In an
+# L1 that ran only hostile steps (run_x86.sh with the two lines below) L1
+# stopped once in 9 runs.
+#   STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90)) step hostile-pci l2_hostile pci
+#   STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90)) step hostile-mmio l2_hostile mmio
 # A real distribution: the debootstrap bookworm image of build_debian_image.sh
 # (L1's third disk, after lib_disk_l2.sh's two) boots with systemd to its
 # login prompt on the serial console, and a console login runs a command.
