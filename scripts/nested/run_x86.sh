@@ -17,6 +17,8 @@
 #                        /dev/vdb, ...; repeatable): L2 boots from it and the
 #                        host reads what L2 wrote once L1 is gone
 #   --verbose            stream the whole console, not only the markers
+#   --monitor SOCKET     a QEMU monitor on the unix socket SOCKET, to ask a
+#                        stuck L1 for its state (info lapic, info registers)
 #
 # A steps file is bash, sourced in L1 from the project directory, made of
 #   expect_steps NAME...       the steps it runs (see lib_l1.sh)
@@ -34,7 +36,7 @@ project=$(cd "$here/../.." && pwd)
 kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/x86
 
-overall_timeout=600 step_timeout=300 verbose=0 interactive=0 interactive_timeout_set=0
+overall_timeout=600 step_timeout=300 verbose=0 interactive=0 interactive_timeout_set=0 monitor=''
 envs=() steps_files=() l1_disks=()
 while (($#)); do
   case $1 in
@@ -43,9 +45,10 @@ while (($#)); do
     --env) [[ $2 == *=* ]] || die "--env expects NAME=VALUE, got '$2'"; envs+=("$2"); shift ;;
     --l1-disk) [ -f "$2" ] || die "--l1-disk '$2': no such file"; l1_disks+=("$(realpath "$2")"); shift ;;
     --verbose) verbose=1 ;;
+    --monitor) monitor=$2; shift ;;
     --interactive) interactive=1 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) die "unknown option '$1'" ;;
     *) break ;;
   esac
@@ -99,6 +102,7 @@ cmdline+=" minivmm.runner=$here/l1_runner.sh minivmm.steps=$run_dir/steps.sh min
 qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -smp 1 -m 2G -no-reboot
       -kernel "$kernel" -initrd "$l1_initrd" -append "$cmdline"
       -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+[ -z "$monitor" ] || qemu+=(-monitor "unix:$monitor,server,nowait")
 for i in "${!l1_disks[@]}"; do
   qemu+=(-drive "file=${l1_disks[$i]},format=raw,if=none,id=l1disk$i" -device "virtio-blk-pci,drive=l1disk$i,serial=l1disk$i")
 done

@@ -124,6 +124,7 @@ ExitEvent event_for(VcpuStop stop) {
     case VcpuStop::kReset: return ExitEvent::kGuestReset;
     case VcpuStop::kCrash: return ExitEvent::kGuestCrash;
     case VcpuStop::kHalted: return ExitEvent::kAllHalted;
+    case VcpuStop::kDeadline: return ExitEvent::kTimeout;
     case VcpuStop::kError:
     case VcpuStop::kKicked: break;
   }
@@ -231,10 +232,13 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (!ec) end(ExitEvent::kSignal, fmt::format("stopped by signal {}", strsignal(signo)));
   });
+  const std::string timeout_reason = options.timeout ? fmt::format("timeout after {} s", options.timeout->count()) : "";
+  int64_t deadline_ns = 0;
   if (options.timeout) {
+    deadline_ns = steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(*options.timeout).count();
     timeout.expires_after(*options.timeout);
     timeout.async_wait([&](const boost::system::error_code& ec) {
-      if (!ec) end(ExitEvent::kTimeout, fmt::format("timeout after {} s", options.timeout->count()));
+      if (!ec) end(ExitEvent::kTimeout, timeout_reason);
     });
   }
 
@@ -268,6 +272,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   install_kick_handler();
   VcpuContext ctx{m.platform().pio(), m.platform().mmio(), exits, stop, first_run_ns};
   ctx.memory = &m.memory();
+  ctx.deadline_ns = deadline_ns;
   for (auto& vcpu : vcpus) {
     threads.emplace_back([&, vcpu_ptr = &vcpu] {
       sigset_t block;
@@ -280,7 +285,10 @@ int run_vm(const Options& options, const RunHooks* hooks) {
       asio::post(io, [&, outcome] {
         if (outcome.stop == VcpuStop::kKicked) return;
         if (outcome.stop == VcpuStop::kHalted && ++halted < vcpus.size()) return;
-        end(event_for(outcome.stop), outcome.stop == VcpuStop::kHalted ? "all vCPUs halted" : outcome.detail);
+        std::string why = outcome.stop == VcpuStop::kHalted     ? "all vCPUs halted"
+                          : outcome.stop == VcpuStop::kDeadline ? timeout_reason
+                                                                : outcome.detail;
+        end(event_for(outcome.stop), std::move(why));
       });
     });
   }

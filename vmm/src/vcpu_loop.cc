@@ -56,6 +56,11 @@ std::string internal_error_data(const kvm_run& run) {
 
 }  // namespace
 
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void install_kick_handler() {
   struct sigaction sa{};
   sa.sa_handler = kick_handler;
@@ -69,9 +74,10 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
   auto* base = reinterpret_cast<std::byte*>(run);
   for (;;) {
     if (ctx.stop.load(std::memory_order_acquire)) return {VcpuStop::kKicked, "stopped"};
+    if (ctx.deadline_ns != 0 && steady_now_ns() >= ctx.deadline_ns)
+      return {VcpuStop::kDeadline, fmt::format("vCPU {}: deadline passed", vcpu.id())};
     if (ctx.first_run_ns.load(std::memory_order_relaxed) == 0) {
-      int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch()).count();
+      int64_t now = steady_now_ns();
       int64_t expected = 0;
       ctx.first_run_ns.compare_exchange_strong(expected, now);
     }
