@@ -4,6 +4,7 @@
 # lib_x86_l2.sh; started by scripts/bench_virtio.sh, not by scripts/test.sh).
 #
 #   bench-prepare          images into L1's RAM, the brd data disk, filled once
+#                          (no data disk with IO_RUNS=0)
 #   bench-io-*-R           IO_RUNS rounds (default 2) of minivmm, QEMU
 #                          aio=threads, QEMU aio=io_uring, each one boot that
 #                          runs BENCH_REPS passes of each block test
