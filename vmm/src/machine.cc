@@ -18,6 +18,8 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
   auto mem = loader::GuestMemory::create(boot::guest_memory_regions(*map), memory_options);
   if (!mem) return error(kExitLoad, fmt::format("guest memory: {}", mem.error().message));
   std::unique_ptr<Machine> m(new Machine(std::move(*mem)));
+  auto mark = [&m](std::string name) { m->phases_.push_back({std::move(name), std::chrono::steady_clock::now()}); };
+  mark("memory");
 
   auto platform = build_platform(options.arch, options, std::move(sinks), m->mem_);
   if (!platform) {
@@ -25,11 +27,13 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
     return error(kExitInternal, fmt::format("devices: {}", platform.error().message));
   }
   m->platform_ = std::move(*platform);
+  mark("devices");
 
   auto state = arch::prepare_boot(m->mem_, *map, options, *m->platform_, m->boot_path_);
   if (!state) return error(kExitLoad, state.error().message);
   m->state_ = std::move(*state);
   arch::State& st = *m->state_;
+  mark("kernel+initrd");
 
   auto kvm = Kvm::open(options.kvm_device);
   if (!kvm) return error(kExitKvm, kvm.error().message);
@@ -46,12 +50,14 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
     if (auto r = v.set_user_memory_region(slot++, region.base().value(), region.size(), region.host()); !r)
       return kvm_error(r.error());
   }
+  mark("vm");
   m->platform_->connect_irqs(
       [&](const devices::IrqRequest& request) { return arch::irq_line(v, st, *m->platform_, request); });
   if (auto r = arch::connect_platform(v, st, *m->platform_); !r) return kvm_error(r.error());
   auto io = VirtioIo::wire(v, *m->platform_, arch::msi_sink(v, st));
   if (!io) return kvm_error(io.error());
   m->virtio_io_ = std::move(*io);
+  mark("irqs+virtio");
 
   auto mmap_size = m->kvm_->vcpu_mmap_size();
   if (!mmap_size) return kvm_error(mmap_size.error());
@@ -65,6 +71,7 @@ std::expected<std::unique_ptr<Machine>, MachineError> Machine::build(const Optio
     if (auto r = arch::setup_vcpu(*m->kvm_, v, vcpu, st, options); !r) return kvm_error(r.error());
   }
   if (auto r = arch::vcpus_created(v, m->vcpus_, m->mem_, st, options); !r) return kvm_error(r.error());
+  mark("vcpus");
   return m;
 }
 

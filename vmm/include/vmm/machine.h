@@ -11,6 +11,7 @@
 
 #include "loader/guest_memory.h"
 #include "vmm/arch.h"
+#include "vmm/boot_report.h"
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/platform.h"
@@ -35,6 +36,8 @@ class Machine {
   std::string notes() const { return arch::notes(*state_); }
   // The virtio devices' I/O threads and doorbells (nullptr: no virtio devices).
   VirtioIo* virtio_io() { return virtio_io_.get(); }
+  // When each step of build() ended, for the boot report's set-up line.
+  const std::vector<SetupPhase>& phases() const { return phases_; }
 
  private:
   explicit Machine(loader::GuestMemory mem) : mem_(std::move(mem)) {}
@@ -49,6 +52,7 @@ class Machine {
   std::unique_ptr<VirtioIo> virtio_io_;
   std::vector<Vcpu> vcpus_;
   std::string boot_path_;
+  std::vector<SetupPhase> phases_;
 };
 
 }  // namespace vmm
