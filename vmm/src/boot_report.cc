@@ -73,8 +73,9 @@ std::string BootReport::format() const {
     return fmt::format("{} reads, {} writes (first at {:#x})", b.unknown_reads, b.unknown_writes,
                        b.first_unknown_address);
   };
-  // Each access here is one exit to the VMM (a rep ins/outs: one per item),
-  // so these lines say which device a boot's exits went to.
+  // Each access here is one exit to the VMM (a rep ins/outs: one per item;
+  // a queued write: none), so these lines say which device a boot's exits
+  // went to.
   auto ranges = [&s](std::string_view what, const std::vector<devices::RangeCount>& counts) {
     if (counts.empty()) return;
     s += fmt::format("  {} accesses by range:\n", what);
@@ -82,6 +83,10 @@ std::string BootReport::format() const {
       s += fmt::format("    {} [{:#x}+{:#x}]: {} reads, {} writes\n", c.name, c.base, c.size, c.reads, c.writes);
     }
   };
+  if (queued_writes_on) {
+    s += fmt::format("  queued writes (no exit):  {} (counted in the ranges below){}\n", queued_writes,
+                     queued_malformed ? fmt::format(", {} malformed ring entries skipped", queued_malformed) : "");
+  }
   ranges("port", pio_ranges);
   ranges("MMIO", mmio_ranges);
   s += fmt::format("  unknown port accesses:    {}\n", unknown(pio));

@@ -271,6 +271,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   install_kick_handler();
   VcpuContext ctx{m.platform().pio(), m.platform().mmio(), exits, stop, first_run_ns};
   ctx.memory = &m.memory();
+  ctx.coalesced = m.coalesced();
   for (auto& vcpu : vcpus) {
     threads.emplace_back([&, vcpu_ptr = &vcpu] {
       sigset_t block;
@@ -343,6 +344,11 @@ int run_vm(const Options& options, const RunHooks* hooks) {
     report.pio = m.platform().pio().stats();
     report.mmio = m.platform().mmio().stats();
     report.pio_ranges = m.platform().pio().range_counts();
+    if (CoalescedRing* ring = m.coalesced()) {
+      report.queued_writes = ring->delivered();
+      report.queued_malformed = ring->malformed();
+      report.queued_writes_on = true;
+    }
     report.mmio_ranges = m.platform().mmio().range_counts();
     if (auto post_code = m.platform().find<devices::PostCode>()) {
       report.post_code_writes = post_code->total_writes();

@@ -41,6 +41,9 @@ struct BootReport {
            exits_intr = 0, exits_irq_window = 0, exits_internal_error = 0, exits_fail_entry = 0, exits_other = 0;
   devices::BusStats pio, mmio;
   std::vector<devices::RangeCount> pio_ranges, mmio_ranges;  // busiest first
+  // Writes KVM queued instead of exiting (CoalescedRing), delivered late.
+  bool queued_writes_on = false;
+  uint64_t queued_writes = 0, queued_malformed = 0;
   uint64_t post_code_writes = 0;
   std::optional<uint8_t> last_post_code;
   uint64_t peak_rss_bytes = 0;

@@ -9,6 +9,7 @@
 #include "devices/bus.h"
 #include "loader/guest_memory.h"
 #include "vmm/boot_report.h"
+#include "vmm/coalesced_ring.h"
 #include "vmm/kvm.h"
 
 namespace vmm {
@@ -36,6 +37,9 @@ struct VcpuContext {
   std::atomic<int64_t>& first_run_ns;
   // Guest RAM, for exits that hand over guest addresses (riscv64 SBI DBCN).
   const loader::GuestMemory* memory = nullptr;
+  // KVM's queue of writes that did not exit (nullptr: none); delivered
+  // before every port or MMIO exit is handled, so devices see guest order.
+  CoalescedRing* coalesced = nullptr;
 };
 
 // Installs the empty SIGUSR1 handler (without SA_RESTART, so KVM_RUN returns
