@@ -37,6 +37,18 @@ TEST(BootReport, FormatsTimesExitsAndMemory) {
   EXPECT_NE(s.find("pvh (ELF vmlinux)"), std::string::npos) << s;
 }
 
+TEST(BootReport, SaysHowManyWritesWereQueuedOnlyWhenTheRingWasUsed) {
+  BootReport r;
+  EXPECT_EQ(r.format().find("queued writes"), std::string::npos);
+  r.queued_writes_on = true;
+  r.queued_writes = 1100;
+  EXPECT_NE(r.format().find("queued writes (no exit):  1100 (counted in the ranges below)\n"), std::string::npos)
+      << r.format();
+  r.queued_malformed = 2;
+  EXPECT_NE(r.format().find("1100 (counted in the ranges below), 2 malformed ring entries skipped"), std::string::npos)
+      << r.format();
+}
+
 TEST(BootReport, PeakRssIsMeasured) { EXPECT_GT(peak_rss_bytes(), 0u); }
 
 }  // namespace
