@@ -6,10 +6,12 @@
 
 namespace vmm {
 
+static_assert(sizeof(kvm_coalesced_mmio) == 24, "the kernel's entry: phys_addr, len, pio, data[8]");
+
 CoalescedRing::CoalescedRing(std::byte* page, size_t page_size)
     : ring_(reinterpret_cast<kvm_coalesced_mmio_ring*>(page)),
-      capacity_(page && page_size > sizeof(kvm_coalesced_mmio_ring)
-                    ? static_cast<uint32_t>((page_size - sizeof(kvm_coalesced_mmio_ring)) / sizeof(kvm_coalesced_mmio))
+      capacity_(page && page_size > kRingHeaderBytes
+                    ? static_cast<uint32_t>((page_size - kRingHeaderBytes) / sizeof(kvm_coalesced_mmio))
                     : 0) {}
 
 uint64_t CoalescedRing::drain(devices::Bus& pio, devices::Bus& mmio) {
@@ -35,8 +37,7 @@ uint64_t CoalescedRing::drain(devices::Bus& pio, devices::Bus& mmio) {
     first_ref.store(last, std::memory_order_release);
     return 0;
   }
-  auto* entries = reinterpret_cast<const kvm_coalesced_mmio*>(reinterpret_cast<std::byte*>(ring_) +
-                                                              sizeof(kvm_coalesced_mmio_ring));
+  auto* entries = reinterpret_cast<const kvm_coalesced_mmio*>(reinterpret_cast<std::byte*>(ring_) + kRingHeaderBytes);
   uint64_t delivered = 0;
   while (first != last) {
     const kvm_coalesced_mmio& e = entries[first];

@@ -12,24 +12,35 @@ namespace {
 
 constexpr size_t kPage = 4096;
 
-// A page laid out as KVM lays out its ring, filled the way KVM fills it.
+// A page laid out byte by byte the way the kernel (C) lays out its ring:
+// u32 first at 0, u32 last at 4, then 24-byte entries from offset 8, each
+// u64 phys_addr, u32 len, u32 pio, u8 data[8]. Written without the C++ view
+// of <linux/kvm.h>'s struct, which puts the entries at 16 (see
+// kRingHeaderBytes): a VMM reading them there sees each length 8 bytes off.
 struct FakeRing {
+  static constexpr size_t kHeader = 8;
+  static constexpr size_t kEntry = 24;
   alignas(8) std::byte page[kPage]{};
-  kvm_coalesced_mmio_ring* ring() { return reinterpret_cast<kvm_coalesced_mmio_ring*>(page); }
-  kvm_coalesced_mmio* entry(uint32_t i) {
-    return reinterpret_cast<kvm_coalesced_mmio*>(page + sizeof(kvm_coalesced_mmio_ring)) + i;
+  uint32_t capacity() const { return static_cast<uint32_t>((kPage - kHeader) / kEntry); }
+  uint32_t u32(size_t at) const {
+    uint32_t v = 0;
+    std::memcpy(&v, page + at, 4);
+    return v;
   }
-  uint32_t capacity() const {
-    return static_cast<uint32_t>((kPage - sizeof(kvm_coalesced_mmio_ring)) / sizeof(kvm_coalesced_mmio));
-  }
+  void put(size_t at, const void* v, size_t n) { std::memcpy(page + at, v, n); }
+  uint32_t first() const { return u32(0); }
+  uint32_t last() const { return u32(4); }
+  void set_first(uint32_t v) { put(0, &v, 4); }
+  void set_last(uint32_t v) { put(4, &v, 4); }
   // KVM's side: one write appended at `last`.
   void push(uint64_t address, uint32_t value, uint32_t len, bool pio) {
-    kvm_coalesced_mmio* e = entry(ring()->last);
-    e->phys_addr = address;
-    e->len = len;
-    e->pio = pio ? 1 : 0;
-    std::memcpy(e->data, &value, sizeof value);
-    ring()->last = (ring()->last + 1) % capacity();
+    const size_t at = kHeader + last() * kEntry;
+    const uint32_t flag = pio ? 1 : 0;
+    put(at, &address, 8);
+    put(at + 8, &len, 4);
+    put(at + 12, &flag, 4);
+    put(at + 16, &value, 4);
+    set_last((last() + 1) % capacity());
   }
 };
 
@@ -76,7 +87,7 @@ TEST(CoalescedRing, DeliversQueuedWritesInOrderToTheirBusAndFreesTheEntries) {
   f.fake->push(0xcfb, 1, 1, true);
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 3u);
   EXPECT_EQ(f.log, (std::vector<std::string>{"pio 0=2147485696/4", "mmio 16=7/2", "pio 3=1/1"}));
-  EXPECT_EQ(f.fake->ring()->first, 3u);  // handed back to KVM
+  EXPECT_EQ(f.fake->first(), 3u);  // handed back to KVM
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 0u);
   EXPECT_EQ(f.log.size(), 3u);
   EXPECT_EQ(ring.delivered(), 3u);
@@ -87,14 +98,14 @@ TEST(CoalescedRing, FollowsTheIndicesAcrossTheEndOfThePage) {
   Fixture f;
   CoalescedRing ring(f.fake->page, kPage);
   const uint32_t start = ring.capacity() - 1;
-  f.fake->ring()->first = start;
-  f.fake->ring()->last = start;
+  f.fake->set_first(start);
+  f.fake->set_last(start);
   f.fake->push(0xcf8, 1, 4, true);
   f.fake->push(0xcf8, 2, 4, true);
-  EXPECT_EQ(f.fake->ring()->last, 1u);
+  EXPECT_EQ(f.fake->last(), 1u);
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 2u);
   EXPECT_EQ(f.log, (std::vector<std::string>{"pio 0=1/4", "pio 0=2/4"}));
-  EXPECT_EQ(f.fake->ring()->first, 1u);
+  EXPECT_EQ(f.fake->first(), 1u);
 }
 
 // The page is shared memory: nothing read from it may take the VMM outside
@@ -109,24 +120,24 @@ TEST(CoalescedRing, SkipsEntriesWithImpossibleLengths) {
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 2u);
   EXPECT_EQ(f.log, (std::vector<std::string>{"pio 0=1/4", "pio 0=4/4"}));
   EXPECT_EQ(ring.malformed(), 2u);
-  EXPECT_EQ(f.fake->ring()->first, 4u);
+  EXPECT_EQ(f.fake->first(), 4u);
 }
 
 TEST(CoalescedRing, IndicesOutOfRangeDeliverNothing) {
   Fixture f;
   CoalescedRing ring(f.fake->page, kPage);
-  f.fake->ring()->last = ring.capacity();  // one past the last entry
+  f.fake->set_last(ring.capacity());  // one past the last entry
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 0u);
   EXPECT_EQ(ring.malformed(), 1u);
   EXPECT_TRUE(f.log.empty());
 
-  f.fake->ring()->last = 2;
-  f.fake->ring()->first = 0xffff'fff0;
+  f.fake->set_last(2);
+  f.fake->set_first(0xffff'fff0);
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 0u);
   EXPECT_EQ(ring.malformed(), 2u);
   EXPECT_TRUE(f.log.empty());
   // It resynchronises on KVM's index: what KVM queues next is delivered.
-  EXPECT_EQ(f.fake->ring()->first, 2u);
+  EXPECT_EQ(f.fake->first(), 2u);
   f.fake->push(0xcf8, 5, 4, true);
   EXPECT_EQ(ring.drain(f.pio, f.mmio), 1u);
   EXPECT_EQ(f.log, (std::vector<std::string>{"pio 0=5/4"}));

@@ -16,9 +16,15 @@
 
 namespace vmm {
 
+// Where the entries start on the page: right after the two u32 indices, as
+// the kernel (C) lays the ring out. Not sizeof(kvm_coalesced_mmio_ring):
+// <linux/kvm.h> declares the entries with __DECLARE_FLEX_ARRAY, whose empty
+// struct takes a byte in C++, so C++ puts the array 8 bytes too far (16).
+inline constexpr size_t kRingHeaderBytes = 2 * sizeof(uint32_t);
+
 class CoalescedRing {
  public:
-  // `page`: the ring (struct kvm_coalesced_mmio_ring, then its entries), of
+  // `page`: the ring (two u32 indices, then the entries), of
   // `page_size` bytes, mapped for as long as this object lives; KVM fills it.
   CoalescedRing(std::byte* page, size_t page_size);
   CoalescedRing(const CoalescedRing&) = delete;
