@@ -29,8 +29,17 @@
 #   VMM             the minivmm binary (default: build/release/vmm/vmm, built
 #                   or brought up to date first); copied into the cache
 #                   first, so a rebuild during the run changes nothing
+#   VMM_BEFORE      another minivmm binary (say, the build before a change)
+#                   that boots beside VMM in every boot round, so a change's
+#                   effect is measured in the same L1 as QEMU; its rows say
+#                   "before"
+#   VMM_EXTRA_ARGS  arguments for one more boot of VMM (virtio-pci) in every
+#                   boot round, to try an option against the same QEMU
+#                   figures (e.g. "--boot pvh"); its rows say "extra"
 #   COMPARE_RUNS    boots of each kind for the boot figure (default 3)
-#   IO_RUNS         I/O boots of each VMM, alternating (default 2)
+#   IO_RUNS         I/O boots of each VMM, alternating (default 2; 0 skips
+#                   the block I/O part and the RAM disk: a boot-only run of
+#                   a few minutes, for working on boot time)
 #   BENCH_REPS      passes of each I/O test in one boot (default 3)
 #   BENCH_MIB       the data disk and each sequential pass, MiB (default 256)
 #   BENCH_RAND_OPS  4 KiB reads of each random pass (default 10000)
@@ -51,13 +60,16 @@ case ${1:-} in
   -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 esac
 
-# The knobs and their defaults; each must be a whole number above 0.
+# The knobs and their defaults; each must be a whole number above 0 (IO_RUNS
+# may be 0).
 declare -A knobs=([COMPARE_RUNS]=3 [IO_RUNS]=2 [BENCH_REPS]=3 [BENCH_MIB]=256 [BENCH_RAND_OPS]=10000
                   [L2_TIMEOUT]=300 [BENCH_BOOT_TIMEOUT]=120)
 knob_envs=()
 for k in "${!knobs[@]}"; do
   v=${!k:-${knobs[$k]}}
-  [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
+  if [ "$k" = IO_RUNS ] && [ "$v" = 0 ]; then :
+  else [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
+  fi
   knobs[$k]=$v
   knob_envs+=(--env "$k=$v")
 done
@@ -89,6 +101,13 @@ root=$(bash "$project/scripts/build_disk_image.sh" amd64 "$work/root.img" \
          --init "$project/scripts/guest/bench_blk_init.sh" --add "$work/blkbench:/bin/blkbench" | tail -n1)
 initrd=$(bash "$project/scripts/build_virtio_root_initramfs.sh" --output "$work/initramfs.cpio.gz" cloud-amd64 | tail -n1)
 cp "$vmm" "$work/vmm.new" && mv -f "$work/vmm.new" "$work/vmm"
+before_envs=()
+if [ -n "${VMM_BEFORE:-}" ]; then
+  [ -x "$VMM_BEFORE" ] || die "VMM_BEFORE '$VMM_BEFORE' is not an executable"
+  cp "$VMM_BEFORE" "$work/vmm-before.new" && mv -f "$work/vmm-before.new" "$work/vmm-before"
+  before_envs=(--env "VMM_BEFORE=$work/vmm-before")
+fi
+[ -z "${VMM_EXTRA_ARGS:-}" ] || before_envs+=(--env "VMM_EXTRA_ARGS=$VMM_EXTRA_ARGS")
 echo "bench_virtio: vmm $vmm ($(grep -m1 -o 'CMAKE_BUILD_TYPE:STRING=.*' "$(dirname "$vmm")/../CMakeCache.txt" 2>/dev/null ||
   echo 'build type unknown')), copied to $work/vmm"
 
@@ -96,7 +115,7 @@ nested=$project/scripts/nested
 rc=0
 bash "$nested/run_x86.sh" --timeout 3600 --step-timeout 900 \
   --env "VMM=$work/vmm" --env "BENCH_KERNEL=$kernel" --env "BENCH_INITRD=$initrd" --env "BENCH_ROOT=$root" \
-  --env "BRD_MODULE=$brd" "${knob_envs[@]}" \
+  --env "BRD_MODULE=$brd" "${knob_envs[@]}" "${before_envs[@]}" \
   "$@" "$nested/steps_x86_kvm.sh" "$nested/lib_x86_l2.sh" "$nested/lib_bench_l1.sh" "$nested/lib_bench_virtio.sh" \
   "$nested/steps_x86_bench_virtio.sh" || rc=$?
 

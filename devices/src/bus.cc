@@ -33,7 +33,7 @@ Result<void> Bus::add(uint64_t base, uint64_t size, std::shared_ptr<Device> devi
                   name, base, end, n->name, n->base, n->base + (n->size - 1));
     }
   }
-  ranges_.insert(it, Range{base, size, device_offset, std::move(device), std::move(name)});
+  ranges_.insert(it, Range{base, size, device_offset, std::move(device), std::move(name), std::make_unique<Counters>()});
   return {};
 }
 
@@ -55,6 +55,7 @@ void Bus::count_unknown(uint64_t address, std::atomic<uint64_t>& counter) {
 
 bool Bus::read(uint64_t address, std::span<std::byte> data) {
   if (const Range* r = find(address, data.size())) {
+    r->counters->reads.fetch_add(1, std::memory_order_relaxed);
     r->device->read(address - r->base + r->device_offset, data);
     return true;
   }
@@ -65,6 +66,7 @@ bool Bus::read(uint64_t address, std::span<std::byte> data) {
 
 bool Bus::write(uint64_t address, std::span<const std::byte> data) {
   if (const Range* r = find(address, data.size())) {
+    r->counters->writes.fetch_add(1, std::memory_order_relaxed);
     r->device->write(address - r->base + r->device_offset, data);
     return true;
   }
@@ -79,6 +81,17 @@ BusStats Bus::stats() const {
   s.any_unknown = any_unknown_.load();
   s.first_unknown_address = first_unknown_.load();
   return s;
+}
+
+std::vector<RangeCount> Bus::range_counts() const {
+  std::vector<RangeCount> out;
+  for (const Range& r : ranges_) {
+    RangeCount c{r.name, r.base, r.size, r.counters->reads.load(), r.counters->writes.load()};
+    if (c.reads + c.writes) out.push_back(std::move(c));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RangeCount& a, const RangeCount& b) { return a.reads + a.writes > b.reads + b.writes; });
+  return out;
 }
 
 std::string_view Bus::name_at(uint64_t address) const {

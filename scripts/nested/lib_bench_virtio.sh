@@ -46,6 +46,11 @@ bench_prepare() {
     echo "bench_prepare: copying the images failed"
     return 1
   fi
+  # A boot-only run needs no data disk; filling it costs L1 half a minute.
+  if [ "${IO_RUNS:-2}" = 0 ]; then
+    bench_versions
+    return 0
+  fi
   if [ ! -b "$BENCH_DATA_DEV" ]; then
     # The host root has no kmod; busybox's insmod takes the uncompressed .ko.
     busybox insmod "$BRD_MODULE" rd_nr=1 rd_size="$kib" max_part=0 ||
@@ -60,6 +65,10 @@ bench_prepare() {
   dd if=/dev/urandom of="$BENCH_DATA_DEV" bs=1M count="$BENCH_MIB" oflag=direct status=none ||
     { echo "bench_prepare: filling $BENCH_DATA_DEV failed"; return 1; }
   echo "bench_prepare: $BENCH_DATA_DEV ($bytes bytes, brd) filled from /dev/urandom in $(elapsed_since "$start")s"
+  bench_versions
+}
+
+bench_versions() {
   echo "bench_prepare: vmm $VMM ($("$VMM" --version 2>&1 | head -n1))"
   echo "bench_prepare: $(qemu-system-x86_64 --version | head -n1)"
   echo "bench_prepare: L1 $(uname -r), $(nproc) CPU, $(awk '/MemTotal/ {print $2 / 1024 " MiB"}' /proc/meminfo)"
@@ -149,12 +158,15 @@ bench_io() {
 # I/O runs' L2_TIMEOUT.
 export BENCH_BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-120}
 
-# bench_boot_minivmm KIND TRANSPORT: boot to the marker under minivmm with
-# console=hvc0 alone (virtio-console; the UART stays silent), root on
-# virtio-blk over TRANSPORT (pci or mmio).
+# bench_boot_minivmm KIND TRANSPORT [BINARY [ARG...]]: boot to the marker
+# under minivmm (BINARY, default $VMM, with ARGs added) with console=hvc0
+# alone (virtio-console; the UART stays silent), root on virtio-blk over
+# TRANSPORT (pci or mmio).
 bench_boot_minivmm() {
-  bench_boot "$1" "$VMM" --kernel "$BENCH_L1_KERNEL" --initrd "$BENCH_L1_INITRD" --memory 512M --cpus 1 \
-    --console stdio --timeout "$BENCH_BOOT_TIMEOUT" --boot-report --no-rng --virtio-transport "$2" \
+  local kind=$1 transport=$2 binary=${3:-$VMM}
+  shift $(($# < 3 ? $# : 3))
+  bench_boot "$kind" "$binary" "$@" --kernel "$BENCH_L1_KERNEL" --initrd "$BENCH_L1_INITRD" --memory 512M --cpus 1 \
+    --console stdio --timeout "$BENCH_BOOT_TIMEOUT" --boot-report --no-rng --virtio-transport "$transport" \
     --disk "$BENCH_L1_ROOT,ro" --cmdline "$BENCH_BOOT_CMDLINE"
 }
 
@@ -203,16 +215,22 @@ bench_boot() {
 # prints them from the console log), then every recorded value as
 # NESTED-BENCH-RAW. Figures are medians over every pass; ratio = minivmm /
 # QEMU (the I/O goal is >= 1.00, the boot goal <= 0.80). Fails when a figure
-# has no value (its row says n/a).
+# has no value (its row says n/a). With IO_RUNS=0 only the boot rows.
 bench_summary() {
-  local r=$BENCH_DIR/results rc=0 f test label m clock q t fmt
-  for f in io.minivmm.seq-read io.minivmm.seq-write io.minivmm.rand-read io.qemu-threads.seq-read \
-           io.qemu-threads.seq-write io.qemu-threads.rand-read io.qemu-io_uring.seq-read \
-           io.qemu-io_uring.seq-write io.qemu-io_uring.rand-read boot.qemu-microvm boot.minivmm-pci boot.minivmm-mmio; do
+  local r=$BENCH_DIR/results rc=0 f test label m clock q t fmt clocks=(guest l1) wanted
+  wanted=(boot.qemu-microvm boot.minivmm-pci boot.minivmm-mmio)
+  if [ "${IO_RUNS:-2}" = 0 ]; then
+    clocks=()
+  else
+    wanted+=(io.minivmm.seq-read io.minivmm.seq-write io.minivmm.rand-read io.qemu-threads.seq-read
+             io.qemu-threads.seq-write io.qemu-threads.rand-read io.qemu-io_uring.seq-read
+             io.qemu-io_uring.seq-write io.qemu-io_uring.rand-read)
+  fi
+  for f in "${wanted[@]}"; do
     [ -s "$r/$f" ] || { echo "bench_summary: no successful run for $f"; rc=1; }
   done
   printf 'NESTED-BENCH %-22s %-10s %9s   %-16s %9s   %6s   %s\n' figure minivmm value QEMU value ratio goal
-  for clock in guest l1; do
+  for clock in "${clocks[@]}"; do
     for test in seq-read seq-write rand-read; do
       case $test in
         seq-read) label="seq read MB/s" fmt=%.1f ;;
@@ -230,6 +248,17 @@ bench_summary() {
     bench_row "boot to marker s" "$t hvc0" "$(bench_median "$r/boot.minivmm-$t")" "microvm hvc0" \
       "$(bench_median "$r/boot.qemu-microvm")" le 0.80 %.2f
   done
+  # VMM_BEFORE's rows: the same boots under the binary before a change.
+  if [ -n "${VMM_BEFORE:-}" ]; then
+    for t in pci mmio; do
+      bench_row "boot, before, s" "$t hvc0" "$(bench_median "$r/boot.before-$t")" "microvm hvc0" \
+        "$(bench_median "$r/boot.qemu-microvm")" le 0.80 %.2f
+    done
+  fi
+  if [ -n "${VMM_EXTRA_ARGS:-}" ]; then
+    bench_row "boot, extra args, s" "pci hvc0" "$(bench_median "$r/boot.extra")" "microvm hvc0" \
+      "$(bench_median "$r/boot.qemu-microvm")" le 0.80 %.2f
+  fi
   for f in "$r"/*; do
     [ -f "$f" ] && echo "NESTED-BENCH-RAW ${f##*/}: $(tr '\n' ';' <"$f")"
   done

@@ -132,7 +132,9 @@ loader::Result<BootPlan> plan_boot(const Options& options) {
   for (const auto& device : (*platform)->devices()) {
     PlanDevice d{std::string(device->name()), {}, {}};
     for (const auto& w : device->windows()) {
-      d.windows.push_back(fmt::format("{} {:#x}+{:#x}", devices::to_string(w.bus), w.base, w.size));
+      // Say which windows' writes may arrive late (queued by KVM, no exit).
+      d.windows.push_back(fmt::format("{} {:#x}+{:#x}{}", devices::to_string(w.bus), w.base, w.size,
+                                      w.writes_may_queue ? " (writes queued)" : ""));
       if (w.bus == devices::BusKind::kMmio) plan->layout.push_back({w.name, w.base, w.size, PlanRangeKind::kMmio});
     }
     for (const auto& irq : device->irqs()) d.irqs.push_back(fmt::format("line {} ({})", irq.line, trigger_text(irq.trigger)));

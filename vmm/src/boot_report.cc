@@ -44,6 +44,19 @@ std::string BootReport::format() const {
   s += fmt::format("  boot path:                {} ({} vCPU{})\n", boot_path, cpus, cpus == 1 ? "" : "s");
   s += fmt::format("  outcome:                  {}\n", outcome);
   s += fmt::format("  set-up (start→KVM_RUN):   {}\n", since(start, first_kvm_run));
+  if (!setup_phases.empty()) {
+    // Each step's own duration: where the set-up time above went.
+    std::string parts;
+    SteadyTime from = start;
+    auto add = [&](std::string_view name, SteadyTime to) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+      parts += fmt::format("{}{} {:.1f} ms", parts.empty() ? "" : ", ", name, static_cast<double>(us) / 1000.0);
+      from = to;
+    };
+    for (const auto& p : setup_phases) add(p.name, p.end);
+    if (first_kvm_run) add("threads", *first_kvm_run);
+    s += fmt::format("    by step:                {}\n", parts);
+  }
   s += fmt::format("  first console byte:       {}\n", since(start, first_console_byte));
   s += fmt::format("  \"Linux version\":          {}\n", since(start, banner));
   s += fmt::format("  \"Run /init\":              {}\n", since(start, init));
@@ -60,6 +73,22 @@ std::string BootReport::format() const {
     return fmt::format("{} reads, {} writes (first at {:#x})", b.unknown_reads, b.unknown_writes,
                        b.first_unknown_address);
   };
+  // Each access here is one exit to the VMM (a rep ins/outs: one per item;
+  // a queued write: none), so these lines say which device a boot's exits
+  // went to.
+  auto ranges = [&s](std::string_view what, const std::vector<devices::RangeCount>& counts) {
+    if (counts.empty()) return;
+    s += fmt::format("  {} accesses by range:\n", what);
+    for (const auto& c : counts) {
+      s += fmt::format("    {} [{:#x}+{:#x}]: {} reads, {} writes\n", c.name, c.base, c.size, c.reads, c.writes);
+    }
+  };
+  if (queued_writes_on) {
+    s += fmt::format("  queued writes (no exit):  {} (counted in the ranges below){}\n", queued_writes,
+                     queued_malformed ? fmt::format(", {} malformed ring entries skipped", queued_malformed) : "");
+  }
+  ranges("port", pio_ranges);
+  ranges("MMIO", mmio_ranges);
   s += fmt::format("  unknown port accesses:    {}\n", unknown(pio));
   s += fmt::format("  unknown MMIO accesses:    {}\n", unknown(mmio));
   if (last_post_code) {

@@ -90,6 +90,18 @@ int Vm::check_extension(long cap) const {
   return r < 0 ? 0 : r;
 }
 
+Result<void> Vm::register_coalesced_zone(uint64_t address, uint32_t size, bool pio) {
+  kvm_coalesced_mmio_zone zone{};
+  zone.addr = address;
+  zone.size = size;
+  zone.pio = pio ? 1 : 0;
+  if (xioctl(fd_.get(), KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
+    return fail_errno(errno, fmt::format("KVM_REGISTER_COALESCED_MMIO {} {:#x} size {:#x}", pio ? "pio" : "mmio",
+                                         address, size));
+  }
+  return {};
+}
+
 Result<Fd> Vm::create_device(uint32_t type, std::string_view what) {
   kvm_create_device device{};
   device.type = type;
@@ -177,6 +189,11 @@ Vcpu::Vcpu(Vcpu&& o) noexcept
 
 Vcpu::~Vcpu() {
   if (run_) ::munmap(run_, run_size_);
+}
+
+std::byte* Vcpu::mmap_page(size_t index, size_t page_size) const {
+  if (!run_ || page_size == 0 || index >= run_size_ / page_size) return nullptr;
+  return reinterpret_cast<std::byte*>(run_) + index * page_size;
 }
 
 int Vcpu::run() {

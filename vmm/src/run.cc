@@ -173,6 +173,8 @@ int run_vm(const Options& options, const RunHooks* hooks) {
       [](std::string_view line) { print_error(line); }};
   if (hooks) sinks.extra_consoles = hooks->extra_consoles;
 
+  // Before this: option parsing, the console, the seccomp filters.
+  report.setup_phases.push_back({"start", std::chrono::steady_clock::now()});
   auto machine = Machine::build(options, std::move(sinks));
   if (!machine) {
     print_error(machine.error().message);
@@ -180,6 +182,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   }
   Machine& m = **machine;
   report.boot_path = m.boot_path();
+  report.setup_phases.insert(report.setup_phases.end(), m.phases().begin(), m.phases().end());
   report.notes += m.notes();
   std::vector<Vcpu>& vcpus = m.vcpus();
 
@@ -273,6 +276,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   VcpuContext ctx{m.platform().pio(), m.platform().mmio(), exits, stop, first_run_ns};
   ctx.memory = &m.memory();
   ctx.deadline_ns = deadline_ns;
+  ctx.coalesced = m.coalesced();
   for (auto& vcpu : vcpus) {
     threads.emplace_back([&, vcpu_ptr = &vcpu] {
       sigset_t block;
@@ -347,6 +351,13 @@ int run_vm(const Options& options, const RunHooks* hooks) {
     }
     report.pio = m.platform().pio().stats();
     report.mmio = m.platform().mmio().stats();
+    report.pio_ranges = m.platform().pio().range_counts();
+    if (CoalescedRing* ring = m.coalesced()) {
+      report.queued_writes = ring->delivered();
+      report.queued_malformed = ring->malformed();
+      report.queued_writes_on = true;
+    }
+    report.mmio_ranges = m.platform().mmio().range_counts();
     if (auto post_code = m.platform().find<devices::PostCode>()) {
       report.post_code_writes = post_code->total_writes();
       auto entries = post_code->entries();

@@ -92,6 +92,7 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
     switch (run->exit_reason) {
       case KVM_EXIT_IO: {
         ctx.exits.io.fetch_add(1, std::memory_order_relaxed);
+        if (ctx.coalesced) ctx.coalesced->drain(ctx.pio, ctx.mmio);
         // A rep ins/outs hands over `count` items back to back.
         std::byte* data = base + run->io.data_offset;
         for (uint32_t i = 0; i < run->io.count; ++i) {
@@ -106,6 +107,7 @@ VcpuOutcome run_vcpu(Vcpu& vcpu, VcpuContext& ctx) {
       }
       case KVM_EXIT_MMIO: {
         ctx.exits.mmio.fetch_add(1, std::memory_order_relaxed);
+        if (ctx.coalesced) ctx.coalesced->drain(ctx.pio, ctx.mmio);
         uint32_t len = run->mmio.len > sizeof run->mmio.data ? sizeof run->mmio.data : run->mmio.len;
         auto data = std::as_writable_bytes(std::span(run->mmio.data, len));
         if (run->mmio.is_write) {

@@ -21,6 +21,16 @@ namespace devices {
 enum class BusKind { kPio, kMmio };
 std::string_view to_string(BusKind kind);
 
+// Accesses that reached one registered range; for the boot report, which
+// names the ranges that cost a boot its exits.
+struct RangeCount {
+  std::string name;
+  uint64_t base = 0;
+  uint64_t size = 0;
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+};
+
 struct BusStats {
   uint64_t unknown_reads = 0;
   uint64_t unknown_writes = 0;
@@ -50,16 +60,24 @@ class Bus {
 
   BusKind kind() const { return kind_; }
   BusStats stats() const;
+  // Every range with at least one access, the busiest first.
+  std::vector<RangeCount> range_counts() const;
   // Name of the device owning address, or empty.
   std::string_view name_at(uint64_t address) const;
 
  private:
+  struct Counters {
+    std::atomic<uint64_t> reads{0};
+    std::atomic<uint64_t> writes{0};
+  };
   struct Range {
     uint64_t base;
     uint64_t size;
     uint64_t device_offset;
     std::shared_ptr<Device> device;
     std::string name;
+    // Behind a pointer: atomics do not move, and ranges_ does when it grows.
+    std::unique_ptr<Counters> counters;
   };
   const Range* find(uint64_t address, uint64_t len) const;
   void count_unknown(uint64_t address, std::atomic<uint64_t>& counter);

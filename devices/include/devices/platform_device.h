@@ -28,6 +28,13 @@ struct Window {
   // one platform device (a PCI root: ECAM, CF8, BAR windows) put several
   // different bus devices on the buses.
   std::shared_ptr<Device> target = nullptr;
+  // Writes here may reach the device late: the VMM may queue them (KVM's
+  // coalesced MMIO/PIO ring: no exit for the write) and deliver them, in
+  // order, before it handles the next access that does exit, from any vCPU
+  // and to any window. Only for registers whose writes have no effect the
+  // guest can see until it touches the device again, like a latch that
+  // only selects what a later data access reaches.
+  bool writes_may_queue = false;
 };
 
 // One interrupt line in the platform's numbering: x86 GSI (IOAPIC pin),

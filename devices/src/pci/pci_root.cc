@@ -38,7 +38,18 @@ std::vector<devices::Window> PciRoot::windows() const {
   const BridgeWindows& w = placement_.windows;
   std::vector<devices::Window> out;
   out.push_back(devices::Window{BusKind::kMmio, placement_.ecam_base, kEcamBusSize, 0, "pci ecam", bridge_.ecam()});
-  if (placement_.config_ports) out.push_back(devices::Window{BusKind::kPio, kCf8Base, kCf8Size, 0, "pci cf8", bridge_.cf8()});
+  if (placement_.config_ports) {
+    // Two windows onto the one mechanism-#1 device: the address latch only
+    // selects what a later 0xCFC access reaches (and reading it back exits,
+    // which delivers queued writes first), so its writes may be queued and
+    // a configuration access costs the guest one exit instead of two. The
+    // data port's writes have effects and must not be.
+    devices::Window latch{BusKind::kPio, kCf8Base, kCf8LatchSize, 0, "pci cf8 latch", bridge_.cf8()};
+    latch.writes_may_queue = true;
+    out.push_back(std::move(latch));
+    out.push_back(devices::Window{BusKind::kPio, kCf8Base + kCf8LatchSize, kCf8Size - kCf8LatchSize, kCf8LatchSize,
+                                  "pci cfc data", bridge_.cf8()});
+  }
   // The BAR windows see guest physical addresses (device_offset = base).
   out.push_back(devices::Window{BusKind::kMmio, w.mmio32.base, w.mmio32.size, w.mmio32.base, "pci mmio32", bridge_.mmio_window()});
   if (w.mmio64.size)

@@ -97,6 +97,28 @@ TEST(Bus, UnknownAccessesReadAllOnesDropWritesAndAreCounted) {
   EXPECT_TRUE(dev->reads.empty());
 }
 
+TEST(Bus, RangeCountsListTheBusiestRangesFirstAndSkipIdleOnes) {
+  Bus bus(BusKind::kPio);
+  auto dev = std::make_shared<RecordingDevice>();
+  ASSERT_TRUE(bus.add(0x3f8, 8, dev, "uart"));
+  ASSERT_TRUE(bus.add(0xcf8, 4, dev, "pci latch"));
+  ASSERT_TRUE(bus.add(0x60, 1, dev, "idle"));
+  std::byte b{0};
+  EXPECT_TRUE(bus.read(0x3fd, std::span(&b, 1)));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(bus.write(0xcf8, std::span(&b, 1)));
+  EXPECT_TRUE(bus.read(0xcf8, std::span(&b, 1)));
+  EXPECT_FALSE(bus.read(0x1000, std::span(&b, 1)));  // unknown: counted elsewhere
+  auto counts = bus.range_counts();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].name, "pci latch");
+  EXPECT_EQ(counts[0].base, 0xcf8u);
+  EXPECT_EQ(counts[0].reads, 1u);
+  EXPECT_EQ(counts[0].writes, 3u);
+  EXPECT_EQ(counts[1].name, "uart");
+  EXPECT_EQ(counts[1].reads, 1u);
+  EXPECT_EQ(counts[1].writes, 0u);
+}
+
 TEST(Bus, NameAtReportsTheOwner) {
   Bus bus(BusKind::kPio);
   ASSERT_TRUE(bus.add(0x70, 2, std::make_shared<RecordingDevice>(), "rtc"));

@@ -10,6 +10,8 @@ TEST(BootReport, FormatsTimesExitsAndMemory) {
   r.start = SteadyTime(std::chrono::seconds(10));
   r.first_kvm_run = r.start + std::chrono::microseconds(2500);
   r.banner = r.start + std::chrono::milliseconds(120);
+  r.setup_phases = {{"memory", r.start + std::chrono::microseconds(500)},
+                    {"kernel+initrd", r.start + std::chrono::microseconds(2000)}};
   r.exits_io = 7;
   r.exits_hlt = 1;
   r.pio.any_unknown = true;
@@ -19,8 +21,12 @@ TEST(BootReport, FormatsTimesExitsAndMemory) {
   r.peak_rss_bytes = 3u << 20;
   r.guest_memory_bytes = 512u << 20;
   r.boot_path = "pvh (ELF vmlinux)";
+  r.pio_ranges.push_back({"pci cf8", 0xcf8, 8, 1100, 1100});
   std::string s = r.format();
+  EXPECT_NE(s.find("port accesses by range:\n    pci cf8 [0xcf8+0x8]: 1100 reads, 1100 writes"), std::string::npos) << s;
+  EXPECT_EQ(s.find("MMIO accesses by range"), std::string::npos) << s;
   EXPECT_NE(s.find("set-up (start→KVM_RUN):   2.5 ms"), std::string::npos) << s;
+  EXPECT_NE(s.find("by step:                memory 0.5 ms, kernel+initrd 1.5 ms, threads 0.5 ms\n"), std::string::npos) << s;
   EXPECT_NE(s.find("\"Linux version\":          120.0 ms"), std::string::npos) << s;
   EXPECT_NE(s.find("\"Run /init\":              not seen"), std::string::npos) << s;
   EXPECT_NE(s.find("8 total: io 7"), std::string::npos) << s;
@@ -46,6 +52,18 @@ TEST(BootReport, VirtioDeviceDetailGetsALineOfItsOwn) {
   const size_t at = s.find(blk);
   ASSERT_NE(at, std::string::npos) << s;
   EXPECT_FALSE(s.substr(at + blk.size()).starts_with("      ")) << "no detail, no second line\n" << s;
+}
+
+TEST(BootReport, SaysHowManyWritesWereQueuedOnlyWhenTheRingWasUsed) {
+  BootReport r;
+  EXPECT_EQ(r.format().find("queued writes"), std::string::npos);
+  r.queued_writes_on = true;
+  r.queued_writes = 1100;
+  EXPECT_NE(r.format().find("queued writes (no exit):  1100 (counted in the ranges below)\n"), std::string::npos)
+      << r.format();
+  r.queued_malformed = 2;
+  EXPECT_NE(r.format().find("1100 (counted in the ranges below), 2 malformed ring entries skipped"), std::string::npos)
+      << r.format();
 }
 
 TEST(BootReport, PeakRssIsMeasured) { EXPECT_GT(peak_rss_bytes(), 0u); }

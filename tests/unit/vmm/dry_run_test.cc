@@ -723,7 +723,7 @@ TEST_F(DryRun, ListsTheVirtioDevicesPerTransport) {
   auto pci = run({"--kernel", kernel, "--arch", "x86_64", "--virtio-transport", "pci", "--disk", disk, "--dry-run"});
   ASSERT_EQ(pci.exit_code, kExitOk) << pci.err;
   EXPECT_THAT(pci.out, HasSubstr("mmio 0xe0000000+0x100000"));
-  EXPECT_THAT(pci.out, HasSubstr("pio 0xcf8+0x8"));
+  EXPECT_THAT(pci.out, HasSubstr("pio 0xcf8+0x4 (writes queued), pio 0xcfc+0x4,"));
   EXPECT_THAT(pci.out, HasSubstr("line 16 (level)"));
   EXPECT_THAT(pci.out, HasSubstr("virtio-console 00:01.0"));
   EXPECT_THAT(pci.out, HasSubstr("virtio-rng 00:02.0"));

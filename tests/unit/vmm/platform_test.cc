@@ -210,7 +210,8 @@ TEST(Platform, X86PciTransportPutsVirtioFunctionsBehindTheBridge) {
   ASSERT_NE(root->bridge().device(3), nullptr);
   EXPECT_EQ(root->bridge().device(3)->name(), "virtio-blk");
   EXPECT_EQ(root->bridge().device(4), nullptr);
-  EXPECT_EQ((*p)->pio().name_at(0xcf8), "pci cf8");
+  EXPECT_EQ((*p)->pio().name_at(0xcf8), "pci cf8 latch");
+  EXPECT_EQ((*p)->pio().name_at(0xcfc), "pci cfc data");
   EXPECT_EQ((*p)->mmio().name_at(0xe000'0000), "pci ecam");
   EXPECT_TRUE(mmio_device_names(**p).empty());
   auto d = (*p)->describe();

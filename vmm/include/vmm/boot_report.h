@@ -26,13 +26,24 @@ struct ExitCounters {
       internal_error{0}, fail_entry{0}, other{0};
 };
 
+// The end of one step of the VMM's set-up ("kernel and initrd loaded").
+struct SetupPhase {
+  std::string name;
+  SteadyTime end;
+};
+
 struct BootReport {
   SteadyTime start;
   std::optional<SteadyTime> first_kvm_run, first_console_byte, banner, init, end;
+  std::vector<SetupPhase> setup_phases;  // in order, all before first_kvm_run
   uint64_t console_bytes = 0;
   uint64_t exits_io = 0, exits_mmio = 0, exits_hlt = 0, exits_shutdown = 0, exits_system_event = 0,
            exits_intr = 0, exits_irq_window = 0, exits_internal_error = 0, exits_fail_entry = 0, exits_other = 0;
   devices::BusStats pio, mmio;
+  std::vector<devices::RangeCount> pio_ranges, mmio_ranges;  // busiest first
+  // Writes KVM queued instead of exiting (CoalescedRing), delivered late.
+  bool queued_writes_on = false;
+  uint64_t queued_writes = 0, queued_malformed = 0;
   uint64_t post_code_writes = 0;
   std::optional<uint8_t> last_post_code;
   uint64_t peak_rss_bytes = 0;

@@ -81,6 +81,11 @@ class Vm {
   // write of that value does. remove_ioeventfd takes the same arguments.
   Result<void> add_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch);
   Result<void> remove_ioeventfd(int eventfd, uint64_t address, uint32_t length, std::optional<uint64_t> datamatch);
+  // KVM_REGISTER_COALESCED_MMIO: guest writes of up to 8 bytes inside
+  // [address, address+size) on the PIO bus (`pio`) or the MMIO bus no
+  // longer exit; KVM queues them on the VM's coalesced ring (CoalescedRing)
+  // and exits only when the ring is full. PIO needs KVM_CAP_COALESCED_PIO.
+  Result<void> register_coalesced_zone(uint64_t address, uint32_t size, bool pio);
   // KVM_SIGNAL_MSI: one MSI through the in-kernel irqchip. Safe from any thread.
   Result<void> signal_msi(uint64_t address, uint32_t data);
   // KVM_CREATE_DEVICE; returns the device fd. `what` names it in errors.
@@ -111,6 +116,9 @@ class Vcpu {
 
   uint32_t id() const { return id_; }
   kvm_run* run_state() const { return run_; }
+  // Page `index` of this vCPU's mmap (0 is kvm_run; the coalesced ring is
+  // at the page KVM_CAP_COALESCED_MMIO names), or nullptr past its end.
+  std::byte* mmap_page(size_t index, size_t page_size) const;
 
   // KVM_RUN. Returns the errno on failure (EINTR when kicked) so the loop
   // can tell a kick from a real error.

@@ -11,7 +11,9 @@
 
 #include "loader/guest_memory.h"
 #include "vmm/arch.h"
+#include "vmm/boot_report.h"
 #include "vmm/cli.h"
+#include "vmm/coalesced_ring.h"
 #include "vmm/kvm.h"
 #include "vmm/platform.h"
 #include "vmm/virtio_io.h"
@@ -32,9 +34,14 @@ class Machine {
   Platform& platform() { return *platform_; }
   std::vector<Vcpu>& vcpus() { return vcpus_; }
   const std::string& boot_path() const { return boot_path_; }
-  std::string notes() const { return arch::notes(*state_); }
+  std::string notes() const { return arch::notes(*state_) + notes_; }
   // The virtio devices' I/O threads and doorbells (nullptr: no virtio devices).
   VirtioIo* virtio_io() { return virtio_io_.get(); }
+  // The queue of writes that do not exit (nullptr: no window allows it, or
+  // KVM cannot queue them).
+  CoalescedRing* coalesced() { return coalesced_.get(); }
+  // When each step of build() ended, for the boot report's set-up line.
+  const std::vector<SetupPhase>& phases() const { return phases_; }
 
  private:
   explicit Machine(loader::GuestMemory mem) : mem_(std::move(mem)) {}
@@ -48,7 +55,11 @@ class Machine {
   // After the VM (its ioeventfds), before the vCPUs: stopped once they are gone.
   std::unique_ptr<VirtioIo> virtio_io_;
   std::vector<Vcpu> vcpus_;
+  // On a page of the vCPUs' mappings: gone before they are.
+  std::unique_ptr<CoalescedRing> coalesced_;
   std::string boot_path_;
+  std::string notes_;
+  std::vector<SetupPhase> phases_;
 };
 
 }  // namespace vmm

@@ -9,6 +9,7 @@
 #include "devices/bus.h"
 #include "loader/guest_memory.h"
 #include "vmm/boot_report.h"
+#include "vmm/coalesced_ring.h"
 #include "vmm/kvm.h"
 
 namespace vmm {
@@ -44,6 +45,9 @@ struct VcpuContext {
   // thread keeps running the guest. Checked before each KVM_RUN, it ends a
   // vCPU that keeps exiting on time whatever the other threads do.
   int64_t deadline_ns = 0;
+  // KVM's queue of writes that did not exit (nullptr: none); delivered
+  // before every port or MMIO exit is handled, so devices see guest order.
+  CoalescedRing* coalesced = nullptr;
 };
 
 int64_t steady_now_ns();

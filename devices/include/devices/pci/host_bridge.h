@@ -42,6 +42,7 @@ inline constexpr uint32_t kNumIntxLines = 4;
 inline constexpr uint64_t kEcamBusSize = 1ull << 20;
 inline constexpr uint64_t kCf8Base = 0xcf8;
 inline constexpr uint64_t kCf8Size = 8;
+inline constexpr uint64_t kCf8LatchSize = 4;  // 0xCF8..0xCFB; the data port follows
 
 struct Window {
   uint64_t base = 0;

@@ -57,7 +57,10 @@ struct Fixture {
 TEST(PciRoot, EcamConfigPortsAndBarWindowReachTheirOwnTargets) {
   Fixture f(x86_placement());
   EXPECT_EQ(f.mmio.name_at(0xe000'0000), "pci ecam");
-  EXPECT_EQ(f.pio.name_at(0xcf8), "pci cf8");
+  EXPECT_EQ(f.pio.name_at(0xcf8), "pci cf8 latch");
+  EXPECT_EQ(f.pio.name_at(0xcfb), "pci cf8 latch");
+  EXPECT_EQ(f.pio.name_at(0xcfc), "pci cfc data");
+  EXPECT_EQ(f.pio.name_at(0xcff), "pci cfc data");
   EXPECT_EQ(f.mmio.name_at(0xc000'0000), "pci mmio32");
   EXPECT_EQ(f.mmio.name_at(0x1'0000'0000), "pci mmio64");
   // ECAM: slot 1's vendor/device id.
@@ -69,6 +72,38 @@ TEST(PciRoot, EcamConfigPortsAndBarWindowReachTheirOwnTargets) {
   BarMapping bar = f.rng->bar_mapping(virtio::VirtioPci::kBar);
   ASSERT_TRUE(bar.decoding);
   EXPECT_NE(f.mmio.name_at(bar.address), "");
+}
+
+// The VMM queues writes only where a window allows it: the latch (its
+// effect shows only through a later data access, which exits), never the
+// data port (a write there changes a device) nor ECAM.
+TEST(PciRoot, OnlyTheConfigAddressLatchLetsItsWritesBeQueued) {
+  PciRoot root(x86_placement());
+  size_t latches = 0;
+  for (const auto& w : root.windows()) {
+    if (w.bus == BusKind::kPio && w.base == kCf8Base) {
+      EXPECT_TRUE(w.writes_may_queue);
+      EXPECT_EQ(w.size, 4u);
+      EXPECT_EQ(w.device_offset, 0u);
+      ++latches;
+    } else {
+      EXPECT_FALSE(w.writes_may_queue) << w.name;
+    }
+    if (w.bus == BusKind::kPio && w.base == kCf8Base + 4) {
+      EXPECT_EQ(w.size, 4u);
+      EXPECT_EQ(w.device_offset, 4u);  // the same device sees the data port where it always did
+    }
+  }
+  EXPECT_EQ(latches, 1u);
+}
+
+// A latch write that arrives late (queued) still selects the register the
+// next data access reaches: the two windows share one device.
+TEST(PciRoot, LatchAndDataWindowsShareTheMechanismOneDevice) {
+  Fixture f(x86_placement());
+  write32(f.pio, 0xcf8, 0x8000'0800);  // 00:01.0, register 0
+  EXPECT_EQ(read32(f.pio, 0xcf8), 0x8000'0800u);
+  EXPECT_EQ(read32(f.pio, 0xcfc), 0x1044u << 16 | 0x1af4u);
 }
 
 TEST(PciRoot, IntxReachesThePlatformLineOfTheSwizzledPin) {
