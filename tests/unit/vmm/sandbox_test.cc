@@ -89,6 +89,11 @@ TEST_F(Sandbox, SocketEndsTheProcessFromEveryRole) {
 // thread may allocate and free freely. Run in a fresh process (threadsafe
 // death test: a re-exec), where glibc has not looked yet.
 TEST_F(Sandbox, FreeingInAThreadsOwnArenaOpensNothing) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator replaces glibc's arenas (nothing to shrink), and its
+  // runtime's own calls (pipe2 memory probes, thread start) fall outside the roles.
+  GTEST_SKIP() << "glibc's arenas are not in use under ASan";
+#endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
