@@ -82,19 +82,36 @@ TEST(SlirpNet, RefusesFramesLargerThanItsMtu) {
   EXPECT_FALSE((*net)->send(parts));
 }
 
-TEST(SlirpNet, ATakenForwardPortFailsAtOpen) {
+// A TCP socket bound to a free loopback port (-1 on failure); `port` is that port.
+int bind_loopback(uint16_t& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
+  if (fd < 0) return -1;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  const uint16_t port = ntohs(a.sin_port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+// hostfwd=tcp:127.0.0.1:PORT-:80
+SlirpNetOptions forward_to_guest_port_80(uint16_t port) {
   SlirpNetOptions o;
   o.forwards.push_back({false, "127.0.0.1", port, "", 80, "tcp:127.0.0.1:" + std::to_string(port) + "-:80"});
+  return o;
+}
+
+TEST(SlirpNet, ATakenForwardPortFailsAtOpen) {
+  uint16_t port = 0;
+  const int fd = bind_loopback(port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  const SlirpNetOptions o = forward_to_guest_port_80(port);
   auto net = SlirpNet::open(o);
   ::close(fd);
   ASSERT_FALSE(net);
@@ -111,21 +128,10 @@ TEST(SlirpNet, ATakenForwardPortFailsAtOpen) {
 TEST(SlirpNet, AForwardedConnectionReachesTheGuestAndTearsDownOpen) {
   // A free port: bound, read back, released.
   uint16_t port = 0;
-  {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    port = ntohs(a.sin_port);
-    ::close(fd);
-  }
-  SlirpNetOptions o;
-  o.forwards.push_back({false, "127.0.0.1", port, "", 80, "tcp:127.0.0.1:" + std::to_string(port) + "-:80"});
-  auto net = SlirpNet::open(o);
+  const int fd = bind_loopback(port);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto net = SlirpNet::open(forward_to_guest_port_80(port));
   ASSERT_TRUE(net) << net.error().message;
   Collector rx;
   (*net)->start(rx);
