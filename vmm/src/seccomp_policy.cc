@@ -73,6 +73,12 @@ void add_common(Rules& rules) {
 #endif
 }
 
+// poll(2), which glibc makes ppoll on architectures without the old call.
+void add_poll(Rules& rules, std::string_view why) {
+  add(rules, "poll", fmt::format("{} (x86_64)", why));
+  add(rules, "ppoll", why);
+}
+
 // An Asio io_context's reactor (epoll), as the main and the I/O threads run it.
 void add_event_loop(Rules& rules) {
   add(rules, "epoll_wait", "the Asio reactor (x86_64)");
@@ -189,8 +195,7 @@ Rules build(Role role) {
       add(rules, "getrandom", "the entropy the guest asks for");
       break;
     case Role::kConsoleOutput:
-      add(rules, "poll", "wait until the console can take more (x86_64)");
-      add(rules, "ppoll", "wait until the console can take more");
+      add_poll(rules, "wait until the console can take more");
       break;
     case Role::kVirtioNet:
       add_event_loop(rules);
@@ -199,8 +204,7 @@ Rules build(Role role) {
       break;
     case Role::kNetUser:
       add_interrupts(rules, kvm);  // frames for the guest go straight into its receive queue
-      add(rules, "poll", "libslirp's sockets, timers and the wake-up eventfd (x86_64)");
-      add(rules, "ppoll", "libslirp's sockets, timers and the wake-up eventfd");
+      add_poll(rules, "libslirp's sockets, timers and the wake-up eventfd");
       add(rules, "read", "the wake-up eventfd");
       // The one role with sockets: the guest's TCP and UDP connections (and
       // ICMP echo) become the host's. Internet sockets only: no AF_UNIX,
@@ -235,14 +239,12 @@ Rules build(Role role) {
       break;
     case Role::kNetTap:
       add_interrupts(rules, kvm);  // frames for the guest go straight into its receive queue
-      add(rules, "poll", "the TAP and the wake-up eventfd (x86_64)");
-      add(rules, "ppoll", "the TAP and the wake-up eventfd");
+      add_poll(rules, "the TAP and the wake-up eventfd");
       add(rules, "read", "frames from the TAP, the wake-up eventfd");
       add_ioctls(rules, {{TUNSETOFFLOAD, "TUNSETOFFLOAD"}}, "the offloads the guest's driver accepted");
       break;
     case Role::kConsoleInput:
-      add(rules, "poll", "wait for host input or the stop eventfd (x86_64)");
-      add(rules, "ppoll", "wait for host input or the stop eventfd");
+      add_poll(rules, "wait for host input or the stop eventfd");
       add(rules, "read", "host input");
       add_interrupts(rules, kvm);
       add_post_to_event_loop(rules);  // Ctrl-A x to the main loop
