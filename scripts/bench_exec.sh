@@ -44,20 +44,13 @@ case ${1:-} in
   -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 esac
 
-declare -A knobs=([RUNS]=3 [BENCH_FILES]=5000 [BENCH_BIG_MIB]=100 [BENCH_TIMEOUT]=300)
-knob_envs=()
-for k in "${!knobs[@]}"; do
-  v=${!k:-${knobs[$k]}}
-  [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
-  knob_envs+=(--env "$k=$v")
-done
+# shellcheck source=lib_bench_knobs.sh
+source "$here/lib_bench_knobs.sh"
+# shellcheck disable=SC2034 # unused here beyond the check
+declare -A knobs # filled by bench_knobs
+bench_knobs RUNS=3 BENCH_FILES=5000 BENCH_BIG_MIB=100 BENCH_TIMEOUT=300
 
-if [ -z "${VMM:-}" ]; then
-  (cd "$project" && cmake --preset release >/dev/null && cmake --build --preset release --target vmm exec_init >/dev/null) ||
-    die "building the release vmm failed (cmake --preset release && cmake --build --preset release --target vmm exec_init)"
-fi
-vmm=${VMM:-$project/build/release/vmm/vmm}
-[ -x "$vmm" ] || die "VMM '$vmm' is not an executable (build it, or set VMM=/path/to/vmm)"
+vmm=$(bench_release_vmm "$project" vmm exec_init)
 [ -x "$(dirname "$vmm")/vmm-exec-init" ] || die "$(dirname "$vmm")/vmm-exec-init missing (cmake --build ... --target exec_init)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/setup.sh)"
 command -v git >/dev/null || die "git not found (the job runs git status)"

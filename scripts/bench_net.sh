@@ -45,25 +45,14 @@ case ${1:-} in
   -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 esac
 
-declare -A knobs=([ROUNDS]=3 [BENCH_REPS]=2 [BENCH_MIB]=64 [NET_TIMEOUT]=300)
-knob_envs=()
-for k in "${!knobs[@]}"; do
-  v=${!k:-${knobs[$k]}}
-  [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
-  knobs[$k]=$v
-  knob_envs+=(--env "$k=$v")
-done
+# shellcheck source=lib_bench_knobs.sh
+source "$here/lib_bench_knobs.sh"
+declare -A knobs
+bench_knobs ROUNDS=3 BENCH_REPS=2 BENCH_MIB=64 NET_TIMEOUT=300
 # The guest stores what it receives in its RAM (512 MiB) before counting it.
 ((knobs[BENCH_MIB] <= 256)) || die "BENCH_MIB=${knobs[BENCH_MIB]}: at most 256 (the guest's sink holds a transfer in RAM)"
 
-# The release build (-O2) by default: a benchmark of the debug build
-# measures -O0.
-if [ -z "${VMM:-}" ]; then
-  (cd "$project" && cmake --preset release >/dev/null && cmake --build --preset release --target vmm >/dev/null) ||
-    die "building the release vmm failed (cmake --preset release && cmake --build --preset release --target vmm)"
-fi
-vmm=${VMM:-$project/build/release/vmm/vmm}
-[ -x "$vmm" ] || die "VMM '$vmm' is not an executable (build it, or set VMM=/path/to/vmm)"
+vmm=$(bench_release_vmm "$project" vmm)
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/setup.sh)"
 command -v python3 >/dev/null || die "python3 not found (L1 runs the client from this root)"
 

@@ -60,30 +60,16 @@ case ${1:-} in
   -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 esac
 
-# The knobs and their defaults; each must be a whole number above 0 (IO_RUNS
-# may be 0).
-declare -A knobs=([COMPARE_RUNS]=3 [IO_RUNS]=2 [BENCH_REPS]=3 [BENCH_MIB]=256 [BENCH_RAND_OPS]=10000
-                  [L2_TIMEOUT]=300 [BENCH_BOOT_TIMEOUT]=120)
-knob_envs=()
-for k in "${!knobs[@]}"; do
-  v=${!k:-${knobs[$k]}}
-  if [ "$k" = IO_RUNS ] && [ "$v" = 0 ]; then :
-  else [[ $v =~ ^[1-9][0-9]*$ ]] || die "$k=$v: want a whole number above 0"
-  fi
-  knobs[$k]=$v
-  knob_envs+=(--env "$k=$v")
-done
+# shellcheck source=lib_bench_knobs.sh
+source "$here/lib_bench_knobs.sh"
+declare -A knobs
+# IO_RUNS=0 skips the block I/O part.
+bench_knobs COMPARE_RUNS=3 IO_RUNS=2 BENCH_REPS=3 BENCH_MIB=256 BENCH_RAND_OPS=10000 \
+  L2_TIMEOUT=300 BENCH_BOOT_TIMEOUT=120 -- IO_RUNS
 # brd and the guest's 512 MiB share L1's 2 GiB.
 ((knobs[BENCH_MIB] <= 768)) || die "BENCH_MIB=${knobs[BENCH_MIB]}: at most 768 (the data disk lives in L1's 2 GiB of RAM)"
 
-# The release build (-O2) by default: a benchmark of the debug build
-# measures -O0.
-if [ -z "${VMM:-}" ]; then
-  (cd "$project" && cmake --preset release >/dev/null && cmake --build --preset release --target vmm >/dev/null) ||
-    die "building the release vmm failed (cmake --preset release && cmake --build --preset release --target vmm)"
-fi
-vmm=${VMM:-$project/build/release/vmm/vmm}
-[ -x "$vmm" ] || die "VMM '$vmm' is not an executable (build it, or set VMM=/path/to/vmm)"
+vmm=$(bench_release_vmm "$project" vmm)
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/setup.sh)"
 command -v gcc >/dev/null || die "gcc not found: blkbench is a static C program (apt-get install gcc libc6-dev)"
 
