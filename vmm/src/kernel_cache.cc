@@ -152,7 +152,9 @@ void remove_entry(const std::string& dir, const std::string& entry) {
     return;
   }
   if (::rename(entry.c_str(), away->c_str()) != 0) {
+    // Not a directory (a file under the entry's name): nobody reads it as an entry.
     fs::remove(*away, ec);
+    fs::remove_all(entry, ec);
     return;
   }
   fs::remove_all(*away, ec);
@@ -234,8 +236,8 @@ std::expected<void, std::string> store(const std::string& dir, const std::string
   if (auto r = write_file(*tmp, "payload", payload_source); !r) return give_up(r.error());
   if (::rename(tmp->c_str(), entry.c_str()) == 0) return {};
   int err = errno;
-  if (err == ENOTEMPTY || err == EEXIST) {
-    if (!replace) {
+  if (err == ENOTEMPTY || err == EEXIST || err == ENOTDIR) {
+    if (!replace && err != ENOTDIR) {
       // Another process stored the same payload meanwhile: its entry serves.
       std::error_code ec;
       fs::remove_all(*tmp, ec);
@@ -258,10 +260,6 @@ std::expected<std::string, std::string> kernel_cache_dir() {
 
 KernelCache::KernelCache(std::expected<std::string, std::string> dir, boot::PayloadDecompressor decompress)
     : dir_(std::move(dir)), decompress_(std::move(decompress)) {}
-
-boot::PayloadDecompressor KernelCache::decompressor() {
-  return [this](const loader::ImageSource& bzimage) { return vmlinux(bzimage); };
-}
 
 loader::Result<std::unique_ptr<loader::ImageSource>> KernelCache::vmlinux(const loader::ImageSource& bzimage) {
   auto fresh = [&]() {

@@ -216,6 +216,23 @@ TEST_F(KernelCacheTest, ATruncatedCachedVmlinuxFallsBackToDecompressingAndIsRewr
   EXPECT_THAT(c.outcome(), StartsWith("decompressed payload from cache"));
 }
 
+// A file under an entry's name (not something the cache writes) is no entry:
+// it is replaced.
+TEST_F(KernelCacheTest, AFileUnderAnEntrysNameIsReplaced) {
+  auto a = bzimage("a", vmlinux_variant(1));
+  KernelCache c = cache();
+  ASSERT_TRUE(c.vmlinux(a));
+  const fs::path entry = entry_of(c.outcome());
+  fs::remove_all(entry);
+  write_file(entry, vmlinux_variant(9));
+  auto v = c.vmlinux(a);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(read_all(**v), vmlinux_variant(1));
+  EXPECT_THAT(c.outcome(), HasSubstr("replacing an entry not used"));
+  EXPECT_TRUE(fs::is_directory(entry));
+  EXPECT_EQ(calls_, 2);
+}
+
 TEST_F(KernelCacheTest, AFileWhereTheDirectoryShouldBeLeavesTheKernelUncachedWithTheReason) {
   write_file(tmp_ / "cache", std::vector<std::byte>(3));
   auto a = bzimage("a", vmlinux_variant(1));

@@ -47,9 +47,6 @@ class KernelCache {
   // which is then stored. Errors are the decompression's own.
   loader::Result<std::unique_ptr<loader::ImageSource>> vmlinux(const loader::ImageSource& bzimage);
 
-  // A PayloadDecompressor that calls vmlinux() on this cache (which must outlive it).
-  boot::PayloadDecompressor decompressor();
-
   // What the last vmlinux() did, for the boot report: "decompressed payload
   // from cache (PATH)", "decompressed, cached as PATH" or "not cached:
   // REASON"; empty before the first call.
