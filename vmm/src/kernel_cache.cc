@@ -195,7 +195,9 @@ struct Lookup {
 };
 
 Lookup look_up(const std::string& entry, std::span<const std::byte> payload) {
-  const int raw = ::open(entry.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // O_NOFOLLOW: the cache writes directories only; a symbolic link under an
+  // entry's name is replaced, never read through.
+  const int raw = ::open(entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) {
     const int err = errno;
     if (err == ENOENT) return {};

@@ -216,9 +216,9 @@ TEST_F(KernelCacheTest, ATruncatedCachedVmlinuxFallsBackToDecompressingAndIsRewr
   EXPECT_THAT(c.outcome(), StartsWith("decompressed payload from cache"));
 }
 
-// A file under an entry's name (not something the cache writes) is no entry:
-// it is replaced.
-TEST_F(KernelCacheTest, AFileUnderAnEntrysNameIsReplaced) {
+// A file or a symbolic link under an entry's name (nothing the cache writes)
+// is no entry: it is replaced.
+TEST_F(KernelCacheTest, AFileOrALinkUnderAnEntrysNameIsReplaced) {
   auto a = bzimage("a", vmlinux_variant(1));
   KernelCache c = cache();
   ASSERT_TRUE(c.vmlinux(a));
@@ -231,6 +231,15 @@ TEST_F(KernelCacheTest, AFileUnderAnEntrysNameIsReplaced) {
   EXPECT_THAT(c.outcome(), HasSubstr("replacing an entry not used"));
   EXPECT_TRUE(fs::is_directory(entry));
   EXPECT_EQ(calls_, 2);
+
+  // A symbolic link under the name is not followed, even to a good entry.
+  fs::rename(entry, tmp_ / "elsewhere");
+  fs::create_directory_symlink(tmp_ / "elsewhere", entry);
+  auto w = c.vmlinux(a);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(calls_, 3);
+  EXPECT_FALSE(fs::is_symlink(entry));
+  EXPECT_TRUE(fs::is_directory(tmp_ / "elsewhere")) << "the link's target is not the cache's to remove";
 }
 
 TEST_F(KernelCacheTest, AFileWhereTheDirectoryShouldBeLeavesTheKernelUncachedWithTheReason) {
