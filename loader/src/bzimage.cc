@@ -333,6 +333,12 @@ Result<LoadedKernel> load_bzimage(const ImageSource& src, GuestMemory& mem, cons
   return k;
 }
 
+Result<BzImagePayloadRange> bzimage_payload_range(const ImageSource& src) {
+  auto parsed = parse_header(src);
+  if (!parsed) return std::unexpected(parsed.error());
+  return BzImagePayloadRange{parsed->pm_offset + parsed->payload_offset, parsed->payload_length};
+}
+
 Result<std::unique_ptr<ImageSource>> extract_bzimage_vmlinux(const ImageSource& src, uint64_t max_size) {
   auto parsed = parse_header(src);
   if (!parsed) return std::unexpected(parsed.error());

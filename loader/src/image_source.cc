@@ -53,16 +53,18 @@ class FdGuard {
 
 }  // namespace
 
-Result<FileImageSource> FileImageSource::open(const std::string& path) {
+Result<FileImageSource> FileImageSource::open(const std::string& path) { return open_at(AT_FDCWD, path, path); }
+
+Result<FileImageSource> FileImageSource::open_at(int dir_fd, const std::string& relative, std::string path) {
   // O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, so
   // the type can only be checked on a descriptor opened without waiting.
   // O_NOCTTY: a terminal given by mistake must not become ours.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int fd = ::openat(dir_fd, relative.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int err = errno;
     struct stat st{};
     // open() of a Unix socket fails with ENXIO, which names no file type.
-    if (err == ENXIO && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+    if (err == ENXIO && ::fstatat(dir_fd, relative.c_str(), &st, 0) == 0 && S_ISSOCK(st.st_mode))
       return fail(ErrorCode::kIo, "{}: is a socket, not a regular file or block device", path);
     return fail(ErrorCode::kIo, "{}: cannot open: {}", path, std::strerror(err));
   }
@@ -90,7 +92,7 @@ Result<FileImageSource> FileImageSource::open(const std::string& path) {
     int err = errno;
     return fail(ErrorCode::kIo, "{}: cannot clear O_NONBLOCK: {}", path, std::strerror(err));
   }
-  return FileImageSource(guard.release(), size, path);
+  return FileImageSource(guard.release(), size, std::move(path));
 }
 
 FileImageSource::FileImageSource(FileImageSource&& other) noexcept

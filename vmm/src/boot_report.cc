@@ -57,6 +57,8 @@ std::string BootReport::format() const {
     if (first_kvm_run) add("threads", *first_kvm_run);
     s += fmt::format("    by step:                {}\n", parts);
   }
+  // The decompression is most of a PVH bzImage's "kernel+initrd" step unless the cache served it.
+  if (!kernel_source.empty()) s += fmt::format("    kernel:                 {}\n", kernel_source);
   s += fmt::format("  first console byte:       {}\n", since(start, first_console_byte));
   s += fmt::format("  \"Linux version\":          {}\n", since(start, banner));
   s += fmt::format("  \"Run /init\":              {}\n", since(start, init));

@@ -62,7 +62,11 @@ po::options_description vm_options() {
       ("arch", po::value<std::string>()->value_name("ARCH"),
        "guest architecture: x86_64, aarch64 or riscv64 (default: the host's)")
       ("boot", po::value<std::string>()->value_name("MODE"),
-       "auto|linux|pvh (x86_64): auto takes PVH when the kernel has a PVH entry, else the Linux 64-bit entry")
+       "auto|linux|pvh (x86_64): auto takes PVH when the kernel has a PVH entry (a bzImage: when its payload "
+       "decompresses to a vmlinux with one), else the Linux 64-bit entry")
+      ("no-kernel-cache", po::bool_switch(),
+       "decompress a bzImage's payload for PVH every time instead of keeping the vmlinux in "
+       "$XDG_CACHE_HOME/minivmm/vmlinux (else ~/.cache/minivmm/vmlinux; at most 4 kernels)")
       ("console", po::value<std::string>()->value_name("WHERE"),
        "stdio (default; raw mode on a terminal, Ctrl-A x quits), file:PATH, or none")
       ("expect", po::value<std::string>()->value_name("REGEX"),
@@ -170,7 +174,7 @@ std::expected<Options, UsageError> parse_inspect(const po::variables_map& vm, co
                            "timeout", "dump-dtb", "disk", "share", "virtio-transport", "seccomp"}) {
     if (vm.count(name)) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
-  for (const auto& name : {"boot-report", "dry-run", "no-rng"}) {
+  for (const auto& name : {"boot-report", "dry-run", "no-rng", "no-kernel-cache"}) {
     if (vm[name].as<bool>()) return usage("inspect: --{} does not apply (usage: vmm inspect KERNEL [--json])", name);
   }
   if (args.size() < 2) return usage("inspect: no kernel file given (usage: vmm inspect KERNEL [--json])");
@@ -341,6 +345,7 @@ std::expected<Options, UsageError> parse_vm(const po::variables_map& vm, bool ex
     }
   }
   options.rng = !vm["no-rng"].as<bool>();
+  options.kernel_cache = !vm["no-kernel-cache"].as<bool>();
   if (auto mode = get("seccomp")) {
     auto parsed = seccomp::parse_mode(*mode);
     if (!parsed) return usage("--seccomp {}: expected kill, log or off", quoted(*mode));

@@ -184,6 +184,7 @@ int run_vm(const Options& options, const RunHooks* hooks) {
   report.boot_path = m.boot_path();
   report.setup_phases.insert(report.setup_phases.end(), m.phases().begin(), m.phases().end());
   report.notes += m.notes();
+  report.kernel_source = m.kernel_source();
   std::vector<Vcpu>& vcpus = m.vcpus();
 
   ConsoleOutput output(sink->fd);

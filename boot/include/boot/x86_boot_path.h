@@ -8,12 +8,16 @@
 //   pvh:   the PVH boot protocol (start_info, 32-bit protected mode) at the
 //          XEN_ELFNOTE_PHYS32_ENTRY of an ELF vmlinux; for a bzImage the
 //          compressed payload is first decompressed to its vmlinux ELF.
-//   auto:  pvh when the kernel file itself offers a PVH entry (an ELF
-//          vmlinux with the PVH note), linux otherwise. A bzImage therefore
-//          boots the Linux way under auto: finding its PVH note would mean
-//          decompressing the payload, which the Linux path does not need.
+//   auto:  pvh when the kernel offers a PVH entry: an ELF vmlinux with the
+//          PVH note, or a bzImage whose payload decompresses to one (the
+//          payload is decompressed to find out, and what was decompressed is
+//          what boots: in the nested L1 that reaches user space sooner than
+//          the guest's own decompressor); linux otherwise, including a
+//          bzImage whose payload does not decompress.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,10 +27,18 @@
 #include "boot/x86_boot.h"
 #include "boot/platform_description.h"
 #include "loader/guest_memory.h"
+#include "loader/image_source.h"
 
 namespace boot {
 
 enum class X86EntryChoice { kAuto, kLinux, kPvh };
+
+// Turns a bzImage into the vmlinux ELF its payload holds. The default is
+// loader::extract_bzimage_vmlinux; a VMM may hand in its own (vmm/ keeps
+// decompressed kernels in a cache), which is why this is a parameter and
+// boot/ itself never touches any file but the kernel and initrd.
+using PayloadDecompressor =
+    std::function<loader::Result<std::unique_ptr<loader::ImageSource>>(const loader::ImageSource& bzimage)>;
 
 struct X86BootRequest {
   std::string kernel;                 // path
@@ -40,6 +52,8 @@ struct X86BootRequest {
   // itself never reads the payload; without this a damaged one shows only
   // as the guest dying in its own decompressor.
   bool verify_bzimage_payload = false;
+  // How the pvh and auto paths get a bzImage's vmlinux; empty: loader::extract_bzimage_vmlinux.
+  PayloadDecompressor decompress_payload;
 };
 
 struct PreparedX86Boot {

@@ -15,6 +15,14 @@ Result<KernelInfo> inspect_bzimage(const ImageSource& src);
 // Loads the protected-mode part at options.load_address (default 1 MiB),
 // checks init_size fits, returns the setup header bytes for the zero page.
 Result<LoadedKernel> load_bzimage(const ImageSource& src, GuestMemory& mem, const LoadOptions& options);
+// Where the compressed payload lies in the file: payload_offset (0x248)
+// made a file offset, and payload_length (0x24c), checked inside the file.
+struct BzImagePayloadRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+Result<BzImagePayloadRange> bzimage_payload_range(const ImageSource& src);
+
 // Decompresses payload_offset/payload_length to the vmlinux ELF, so the
 // kernel can be booted through PVH (load it with load_elf).
 Result<std::unique_ptr<ImageSource>> extract_bzimage_vmlinux(const ImageSource& src,

@@ -41,6 +41,10 @@ class ImageSource {
 class FileImageSource final : public ImageSource {
  public:
   static Result<FileImageSource> open(const std::string& path);
+  // `relative` opened from the directory `dir_fd` (openat), named `path` in
+  // messages: a caller holding a directory open reads exactly the file in it,
+  // whatever is renamed over that directory's path meanwhile.
+  static Result<FileImageSource> open_at(int dir_fd, const std::string& relative, std::string path);
   FileImageSource(FileImageSource&& other) noexcept;
   FileImageSource& operator=(FileImageSource&&) = delete;
   ~FileImageSource() override;

@@ -96,6 +96,22 @@ TEST(BzImage, InspectDetectsTheLz4LegacyPayload) {
   EXPECT_EQ(info->payload_compression, Compression::kLz4Legacy);
 }
 
+TEST(BzImage, PayloadRangeIsTheCompressedPayloadInTheFile) {
+  auto img = build_bzimage();
+  SpanImageSource src(img.bytes);
+  auto range = bzimage_payload_range(src);
+  ASSERT_TRUE(range) << range.error().message;
+  EXPECT_EQ(range->offset, img.pm_offset + img.payload_offset);
+  EXPECT_EQ(range->length, img.payload_length);
+  // The xz magic starts it.
+  EXPECT_EQ(img.bytes[range->offset], std::byte{0xfd});
+  EXPECT_EQ(img.bytes[range->offset + 1], std::byte{'7'});
+
+  put_le(img.bytes, 0x24c, img.pm_size, 4);  // payload_length past the end
+  SpanImageSource bad(img.bytes);
+  EXPECT_FALSE(bzimage_payload_range(bad));
+}
+
 TEST(BzImage, LoadsTheProtectedModePartAtOneMiB) {
   BzImageSpec spec;
   auto img = build_bzimage(spec);

@@ -80,6 +80,26 @@ TEST_F(FileImageSourceOpen, ARegularFileIsReadAndItsDescriptorBlocks) {
   EXPECT_NE(fcntl(src->fd(), F_GETFD) & FD_CLOEXEC, 0);
 }
 
+// open_at reads the file in the directory it was given, even after another
+// directory is renamed to that directory's path, and names it as told.
+TEST_F(FileImageSourceOpen, OpenAtReadsThroughTheDirectoryDescriptor) {
+  std::filesystem::create_directories(tmp_ / "a");
+  std::ofstream(tmp_ / "a" / "k", std::ios::binary) << "first";
+  int dir = ::open((tmp_ / "a").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  std::filesystem::rename(tmp_ / "a", tmp_ / "old");
+  std::filesystem::create_directories(tmp_ / "a");
+  std::ofstream(tmp_ / "a" / "k", std::ios::binary) << "second";
+  auto src = FileImageSource::open_at(dir, "k", "the entry");
+  auto missing = FileImageSource::open_at(dir, "nothing", "the other entry");
+  ::close(dir);
+  ASSERT_TRUE(src) << src.error().message;
+  EXPECT_EQ(src->size(), 5u);
+  EXPECT_EQ(src->name(), "the entry");
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, HasSubstr("the other entry: cannot open"));
+}
+
 TEST_F(FileImageSourceOpen, ABlockDeviceIsAcceptedWithItsSize) {
   // Any block device this process may read (loop devices as root).
   for (const auto& entry : std::filesystem::directory_iterator("/dev")) {

@@ -37,6 +37,22 @@ TEST(BootReport, FormatsTimesExitsAndMemory) {
   EXPECT_NE(s.find("pvh (ELF vmlinux)"), std::string::npos) << s;
 }
 
+// Whether the kernel came from the kernel cache is a line under the set-up
+// steps, and there is no such line when nothing was decompressed.
+TEST(BootReport, SaysWhereADecompressedKernelCameFrom) {
+  BootReport r;
+  r.start = SteadyTime(std::chrono::seconds(10));
+  r.first_kvm_run = r.start + std::chrono::milliseconds(3);
+  r.setup_phases = {{"kernel+initrd", r.start + std::chrono::milliseconds(2)}};
+  EXPECT_EQ(r.format().find("    kernel:"), std::string::npos) << r.format();
+  r.kernel_source = "decompressed payload from cache (/c/minivmm/vmlinux/0badf00d-123)";
+  std::string s = r.format();
+  EXPECT_NE(s.find("threads 1.0 ms\n    kernel:                 decompressed payload from cache "
+                   "(/c/minivmm/vmlinux/0badf00d-123)\n"),
+            std::string::npos)
+      << s;
+}
+
 TEST(BootReport, VirtioDeviceDetailGetsALineOfItsOwn) {
   BootReport r;
   r.start = SteadyTime(std::chrono::seconds(1));

@@ -495,6 +495,13 @@ TEST(Cli, VirtioOptionsDoNotApplyToInspect) {
   EXPECT_THAT(parse_error({"inspect", "k", "--no-rng"}), HasSubstr("inspect: --no-rng does not apply"));
 }
 
+TEST(Cli, NoKernelCacheTurnsTheCacheOff) {
+  EXPECT_TRUE(parse_ok({"--kernel", "k"}).kernel_cache);
+  EXPECT_FALSE(parse_ok({"--kernel", "k", "--no-kernel-cache"}).kernel_cache);
+  EXPECT_THAT(parse_error({"inspect", "k", "--no-kernel-cache"}), HasSubstr("inspect: --no-kernel-cache does not apply"));
+  EXPECT_THAT(help_text(), HasSubstr("--no-kernel-cache"));
+}
+
 TEST(Cli, HelpDocumentsCommandsOptionsAndEveryExitCode) {
   std::string help = help_text();
   EXPECT_THAT(help, HasSubstr("vmm --kernel PATH [options]"));

@@ -27,6 +27,7 @@
 #include "loader/bzimage.h"
 #include "loader/image_source.h"
 #include "support/bzimage_builder.h"
+#include "support/elf_builder.h"
 #include "support/image_builder.h"
 #include "support/test_env.h"
 #include "vmm/exit_codes.h"
@@ -555,6 +556,44 @@ TEST_F(DryRun, DamagedBzImagePayloadIsALoadErrorForTheLinuxEntry) {
   EXPECT_EQ(i.exit_code, kExitLoad);
   EXPECT_EQ(i.out, "");
   EXPECT_THAT(i.err, HasSubstr("bzImage payload"));
+}
+
+// auto decompresses a bzImage's payload and enters it through PVH when it
+// has the entry (sooner to user space in the nested L1 than the guest's own
+// decompressor); without one the bzImage boots the Linux way.
+TEST_F(DryRun, AutoBootsABzImageThroughPvhWhenItsPayloadHasTheEntry) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = test_support::vmlinux_like().build().bytes;
+  std::string with_note = write_file("bzImage-pvh", test_support::build_bzimage(spec).bytes);
+  auto r = run(args(with_note, {"--arch", "x86_64"}));
+  Printed p = expect_ok(r, 0);
+  EXPECT_EQ(p.protocol, "pvh (bzImage payload decompressed to vmlinux)");
+  EXPECT_EQ(p.reg("RIP"), test_support::kVmlinuxPvhEntry);
+  EXPECT_NE(p.find("PVH start_info"), nullptr) << r.out;
+  // --boot linux still enters the bzImage itself.
+  Printed pl = expect_ok(run(args(with_note, {"--arch", "x86_64", "--boot", "linux"})), 0);
+  EXPECT_EQ(pl.protocol, "linux 64-bit (bzImage)");
+
+  std::string without_note = write_file("bzImage-plain", test_support::build_bzimage().bytes);
+  Printed pn = expect_ok(run(args(without_note, {"--arch", "x86_64"})), 0);
+  EXPECT_EQ(pn.protocol, "linux 64-bit (bzImage)");
+}
+
+// The dry run promises to change nothing: it decompresses without the kernel cache.
+TEST_F(DryRun, NeverWritesTheKernelCache) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = test_support::vmlinux_like().build().bytes;
+  std::string file = write_file("bzImage-pvh", test_support::build_bzimage(spec).bytes);
+  const std::string cache = (tmp_ / "xdg-cache").string();
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+  ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  auto r = run(args(file, {"--arch", "x86_64"}));
+  if (saved) ::setenv("XDG_CACHE_HOME", saved->c_str(), 1);
+  else ::unsetenv("XDG_CACHE_HOME");
+  Printed p = expect_ok(r, 0);
+  EXPECT_THAT(p.protocol, StartsWith("pvh"));
+  EXPECT_FALSE(std::filesystem::exists(cache)) << cache;
 }
 
 TEST_F(DryRun, BzImagePayloadThatIsNotAnElfIsALoadError) {

@@ -228,6 +228,41 @@ TEST_F(VmmBinary, ExecNamesTheConfigOptionsAModuleTreeLacks) {
   EXPECT_THAT(bad.err, HasSubstr("--modules " + (tmp_ / "none").string()));
 }
 
+// A boot (not a dry run) decompresses a PVH bzImage through the kernel cache
+// in $XDG_CACHE_HOME, during the set-up before KVM is opened, so this holds
+// on a host without /dev/kvm too; --no-kernel-cache never creates the directory.
+TEST_F(VmmBinary, ABootCachesTheDecompressedKernelUnlessTold) {
+  test_support::BzImageSpec spec;
+  spec.payload_plain = test_support::vmlinux_like().build().bytes;
+  std::string kernel = write_fixture("bzImage-pvh", test_support::build_bzimage(spec).bytes);
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old ? old : "";
+  auto boot = [&](const std::filesystem::path& cache, std::vector<std::string> extra) {
+    ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+    std::vector<std::string> args{"--kernel", kernel, "--console", "none", "--timeout", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run(args);
+    if (old) ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+    else ::unsetenv("XDG_CACHE_HOME");
+    return r;
+  };
+
+  auto cached = boot(tmp_ / "cache", {});
+  const auto dir = tmp_ / "cache" / "minivmm" / "vmlinux";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << cached.err;
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++entries;
+    EXPECT_TRUE(std::filesystem::exists(e.path() / "vmlinux")) << e.path();
+    EXPECT_TRUE(std::filesystem::exists(e.path() / "payload")) << e.path();
+  }
+  EXPECT_EQ(entries, 1u);
+
+  auto uncached = boot(tmp_ / "untouched", {"--no-kernel-cache"});
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "untouched")) << uncached.err;
+  EXPECT_EQ(uncached.exit_code, cached.exit_code) << uncached.err;
+}
+
 TEST_F(VmmBinary, ExecWithoutItsGuestInitSaysWhereItLooked) {
   test_support::BzImageSpec spec;
   std::string kernel = write_fixture("bzImage", test_support::build_bzimage(spec).bytes);

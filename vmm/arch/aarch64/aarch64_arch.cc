@@ -178,6 +178,8 @@ bool handle_exit(Vcpu&, VcpuContext&) { return false; }
 
 std::string notes(const State& state) { return state.notes; }
 
+std::string kernel_source(const State&) { return {}; }
+
 std::string describe_vcpu(const Vcpu& vcpu) {
   auto pc = vcpu.get_one_reg(aarch64::kPcId);
   auto pstate = vcpu.get_one_reg(aarch64::kPstateId);

@@ -203,6 +203,8 @@ bool handle_exit(Vcpu& vcpu, VcpuContext& ctx) {
 
 std::string notes(const State& state) { return state.notes; }
 
+std::string kernel_source(const State&) { return {}; }
+
 std::string describe_vcpu(const Vcpu& vcpu) {
   auto pc = vcpu.get_one_reg(riscv64::kCorePc);
   auto ra = vcpu.get_one_reg(riscv64::reg_id(riscv64::kRegCore, 1));

@@ -7,8 +7,10 @@
 #include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/x86_vm.h"
 #include "boot/x86_boot_path.h"
+#include "loader/bzimage.h"
 #include "vmm/arch.h"
 #include "vmm/irqfd_lines.h"
+#include "vmm/kernel_cache.h"
 
 namespace vmm::arch {
 
@@ -17,6 +19,7 @@ struct State {
   std::vector<kvm_cpuid_entry2> supported_cpuid;
   x86::CpuidQuirks quirks;
   std::string notes;
+  std::string kernel_source;  // the kernel cache's outcome, when a payload was decompressed
   std::unique_ptr<IrqfdLines> irqfds;  // level lines; null without KVM_CAP_IRQFD_RESAMPLE
 };
 
@@ -26,11 +29,30 @@ std::string_view name() { return "x86_64"; }
 
 loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap& map, const Options& options,
                                       const Platform& platform, std::string& description) {
-  auto prepared = boot::prepare_x86_boot(mem, map, x86_boot_request(options, platform));
+  boot::X86BootRequest request = x86_boot_request(options, platform);
+  // The cache runs here, in the set-up, before any thread installs its
+  // seccomp filter (run.cc), so its files need no system call in a role.
+  std::optional<KernelCache> cache;
+  std::string kernel_source;
+  if (options.kernel_cache) {
+    cache.emplace(kernel_cache_dir());
+    request.decompress_payload = [&](const loader::ImageSource& bzimage) {
+      auto vmlinux = cache->vmlinux(bzimage);
+      kernel_source = cache->outcome();
+      return vmlinux;
+    };
+  } else {
+    request.decompress_payload = [&](const loader::ImageSource& bzimage) {
+      kernel_source = "not cached: --no-kernel-cache";
+      return loader::extract_bzimage_vmlinux(bzimage);
+    };
+  }
+  auto prepared = boot::prepare_x86_boot(mem, map, request);
   if (!prepared) return std::unexpected(prepared.error());
   description = prepared->description;
   StatePtr state(new State);
   state->entry = prepared->entry;
+  state->kernel_source = std::move(kernel_source);
   return state;
 }
 
@@ -82,6 +104,8 @@ Result<void> vcpus_created(Vm&, std::vector<Vcpu>&, loader::GuestMemory&, State&
 bool handle_exit(Vcpu&, VcpuContext&) { return false; }
 
 std::string notes(const State& state) { return state.notes; }
+
+std::string kernel_source(const State& state) { return state.kernel_source; }
 
 std::string describe_vcpu(const Vcpu& vcpu) {
   auto regs = vcpu.get_regs();

@@ -89,6 +89,10 @@ bool handle_exit(Vcpu& vcpu, VcpuContext& ctx);
 // Lines for the boot report about fallbacks and host quirks ("" for none).
 std::string notes(const State& state);
 
+// Where the kernel came from when the VMM decompressed it (x86 PVH from a
+// bzImage: the kernel cache's outcome); empty otherwise.
+std::string kernel_source(const State& state);
+
 // " at pc ..." / " at rip ...": where a vCPU is, for error reports; "" when
 // the registers cannot be read.
 std::string describe_vcpu(const Vcpu& vcpu);

@@ -36,6 +36,7 @@ struct BootReport {
   SteadyTime start;
   std::optional<SteadyTime> first_kvm_run, first_console_byte, banner, init, end;
   std::vector<SetupPhase> setup_phases;  // in order, all before first_kvm_run
+  std::string kernel_source;  // the kernel cache's outcome when the VMM decompressed the kernel, else empty
   uint64_t console_bytes = 0;
   uint64_t exits_io = 0, exits_mmio = 0, exits_hlt = 0, exits_shutdown = 0, exits_system_event = 0,
            exits_intr = 0, exits_irq_window = 0, exits_internal_error = 0, exits_fail_entry = 0, exits_other = 0;

@@ -126,6 +126,7 @@ struct Options {
   std::vector<ShareOptions> shares;  // virtio-fs / virtio-9p, in the order given
   std::vector<NetOptions> nets;      // virtio-net, in the order given
   bool rng = true;                 // virtio-rng (--no-rng turns it off)
+  bool kernel_cache = true;        // decompressed bzImage payloads kept on disk (--no-kernel-cache: never touched)
   VirtioTransport transport = VirtioTransport::kPci;
   seccomp::Mode seccomp = seccomp::kDefaultMode;  // --seccomp kill|log|off
   ExecOptions exec;  // Command::kExec only; kernel may then be empty (the host's running kernel)

@@ -35,6 +35,8 @@ class Machine {
   std::vector<Vcpu>& vcpus() { return vcpus_; }
   const std::string& boot_path() const { return boot_path_; }
   std::string notes() const { return arch::notes(*state_) + notes_; }
+  // Whether a decompressed kernel came from the kernel cache (empty: nothing was decompressed).
+  std::string kernel_source() const { return arch::kernel_source(*state_); }
   // The virtio devices' I/O threads and doorbells (nullptr: no virtio devices).
   VirtioIo* virtio_io() { return virtio_io_.get(); }
   // The queue of writes that do not exit (nullptr: no window allows it, or

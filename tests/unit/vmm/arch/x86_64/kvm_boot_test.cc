@@ -55,10 +55,31 @@ TEST_F(KvmBoot, Linux64FromBzImage) {
   EXPECT_NE(r.out.find("MINIVMM-GUEST-OK linux64 bzimage"), std::string::npos) << r.out << r.err;
 }
 
-TEST_F(KvmBoot, AutoPicksLinuxForABzImage) {
-  auto r = run_vmm({"--kernel", guest("bzimage_guest.bin"), "--timeout", "20"});
-  EXPECT_EQ(r.exit_code, vmm::kExitOk) << r.err;
-  EXPECT_NE(r.out.find("MINIVMM-GUEST-OK linux64 bzimage"), std::string::npos) << r.out << r.err;
+// auto decompresses a bzImage's payload and enters it through PVH when it has
+// the note (the test guest's payload does); the second boot takes the vmlinux
+// from the kernel cache, and the boot report says which happened.
+TEST_F(KvmBoot, AutoPicksPvhForABzImageWhosePayloadHasTheNoteAndCachesIt) {
+  std::string cache = (std::filesystem::temp_directory_path() / "minivmm_kvm_cache_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(cache.data()), nullptr);
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old ? old : "";
+  ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  const std::vector<std::string> args{"--kernel", guest("bzimage_guest.bin"), "--timeout", "20", "--boot-report"};
+  auto first = run_vmm(args);
+  auto second = run_vmm(args);
+  if (old) ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else ::unsetenv("XDG_CACHE_HOME");
+  std::error_code ec;
+  std::filesystem::remove_all(cache, ec);
+  for (const auto* r : {&first, &second}) {
+    EXPECT_EQ(r->exit_code, vmm::kExitOk) << r->err;
+    EXPECT_NE(r->out.find("MINIVMM-GUEST-OK pvh"), std::string::npos) << r->out << r->err;
+  }
+  const std::string dir = cache + "/minivmm/vmlinux/";
+  EXPECT_NE(first.err.find("    kernel:                 decompressed, cached as " + dir), std::string::npos)
+      << first.err;
+  EXPECT_NE(second.err.find("    kernel:                 decompressed payload from cache (" + dir), std::string::npos)
+      << second.err;
 }
 
 TEST_F(KvmBoot, PvhFromBzImagePayload) {
@@ -83,7 +104,7 @@ TEST_F(KvmBoot, UnmetExpectationIsItsOwnExitCode) {
 }
 
 TEST_F(KvmBoot, TwoCpusBoot) {
-  auto r = run_vmm({"--kernel", guest("bzimage_guest.bin"), "--cpus", "2", "--timeout", "20"});
+  auto r = run_vmm({"--kernel", guest("bzimage_guest.bin"), "--boot", "linux", "--cpus", "2", "--timeout", "20"});
   EXPECT_EQ(r.exit_code, vmm::kExitOk) << r.err;
   EXPECT_NE(r.out.find("MINIVMM-GUEST-OK linux64 bzimage"), std::string::npos) << r.out << r.err;
 }
