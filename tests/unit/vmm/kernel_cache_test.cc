@@ -364,3 +364,15 @@ TEST(KernelCacheDir, IsUnderXdgCacheHomeElseHome) {
 
 }  // namespace
 }  // namespace vmm
+
+// tests/main/test_main.cc: each test process caches in a directory of its
+// own, so a test run never evicts the user's cached kernels.
+TEST(TestMain, GivesTheTestsACacheDirectoryOutsideTheUsers) {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  ASSERT_NE(cache, nullptr);
+  EXPECT_TRUE(std::filesystem::is_directory(cache)) << cache;
+  EXPECT_THAT(std::string(cache), ::testing::HasSubstr("minivmm-test-cache-"));
+  if (const char* home = std::getenv("HOME")) {
+    EXPECT_FALSE(std::string(cache).starts_with(std::string(home) + "/.cache")) << cache;
+  }
+}

@@ -291,12 +291,16 @@ TEST_F(VmmBinary, ExecSavesItsInitrdAndSaysHowToBootIt) {
   auto share = tmp_ / "data";
   std::filesystem::create_directories(share);
   ::setenv("MINIVMM_EXEC_INIT", (tmp_ / "init").c_str(), 1);
+  const char* old_cache = std::getenv("XDG_CACHE_HOME");
+  const std::string saved_cache = old_cache ? old_cache : "";
   ::setenv("XDG_CACHE_HOME", tmp_.c_str(), 1);
   auto out = tmp_ / "initrd.cpio";
   auto r = run({"exec", "--fs", "9p", "--kernel", kernel, "--modules", modules.string(), "--share",
                 share.string() + ",tag=data", "--save-initrd", out.string(), "--", "echo", "hi"});
   ::unsetenv("MINIVMM_EXEC_INIT");
-  ::unsetenv("XDG_CACHE_HOME");
+  // Back to the test main's private cache, not to the user's.
+  if (old_cache) ::setenv("XDG_CACHE_HOME", saved_cache.c_str(), 1);
+  else ::unsetenv("XDG_CACHE_HOME");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("kernel " + kernel + "\n"));
   EXPECT_THAT(r.out, HasSubstr("cmdline console=hvc0 quiet panic=-1 rdinit=/init\n"));
