@@ -1,12 +1,12 @@
 # shellcheck shell=bash
-# Nested harness (x86_64): the hostile guest (tests/guests/hostile_guest.c)
+# Nested harness (x86_64): the hostile guest (tests/guests/hostile/hostile_core.c, hostile_x86_64.c)
 # under the ASan+UBSan build of minivmm, inside L1 (issue 13 item 4). The
 # guest writes random values to the I/O ports and MMIO windows, builds
 # malformed virtqueues, floods the console and the disk and resets devices
 # mid-request, round after round, until --timeout ends it.
 #
 # Needs (exported by test_x86.sh): HOSTILE_BUILD_DIR, the ASan build tree
-# (its vmm/vmm and tests/guests/hostile_guest.elf); HOSTILE_TIMEOUT (the
+# (its vmm/vmm and tests/guests/hostile_x86_64.elf); HOSTILE_TIMEOUT (the
 # guest's --timeout, default 60), HOSTILE_MIN_ROUNDS (default 3).
 
 export HOSTILE_TIMEOUT=${HOSTILE_TIMEOUT:-60}
@@ -32,9 +32,9 @@ export HOSTILE_RSS_SLACK_MIB=${HOSTILE_RSS_SLACK_MIB:-64}
 #   - the guest completed HOSTILE_MIN_ROUNDS rounds and took no exception,
 #   - the disk image kept its size (no write past its end grew it),
 #   - L1's kernel log shows no access to KVM's in-kernel PIT or PIC (the
-#     guest leaves them alone: kvm_owned_ports in hostile_guest.c says why).
+#     guest leaves them alone: kvm_owned_ports in hostile_x86_64.c says why).
 l2_hostile() {
-  local transport=$1 vmm=$HOSTILE_BUILD_DIR/vmm/vmm guest=$HOSTILE_BUILD_DIR/tests/guests/hostile_guest.elf
+  local transport=$1 vmm=$HOSTILE_BUILD_DIR/vmm/vmm guest=$HOSTILE_BUILD_DIR/tests/guests/hostile_x86_64.elf
   local dir out err disk rc=0 fail=0 rounds rss bound line last t kvm_lines
   [ -x "$vmm" ] || { echo "l2_hostile: $vmm not built (cmake --build --preset asan)"; return 1; }
   [ -f "$guest" ] || { echo "l2_hostile: $guest not built"; return 1; }
@@ -112,7 +112,7 @@ l2_hostile() {
     'index($0, m) {n = 0; next} /i8254 timer period limited|kvm: pic:/ {n++} END {print n + 0}')
   if ((kvm_lines > 0)); then
     echo "l2_hostile: L1's kernel log has $kvm_lines lines of KVM's in-kernel PIT or PIC for this run:" \
-      "the guest reached ports it must leave alone (kvm_owned_ports, hostile_guest.c)"
+      "the guest reached ports it must leave alone (kvm_owned_ports, hostile_x86_64.c)"
     fail=1
   fi
   last=$(grep -a -o -E 'HOSTILE round [0-9]+ [a-z0-9= ]*' "$out" | tail -n 1 | cut -d' ' -f4-)
