@@ -235,8 +235,8 @@ static void reset(struct vdev* d) {
 }
 
 /* Finds the virtio-pci functions on bus 0 and puts BAR 4 (64-bit) where this
- * guest knows it is mapped: every round, since the random writes through
- * 0xCF8/0xCFC and ECAM move and disable BARs. */
+ * guest knows it is mapped: every round, since the random configuration
+ * writes (ECAM; x86 also 0xCF8/0xCFC) move and disable BARs. */
 static void pci_place_bars(void) {
   for (uint32_t i = 0; i < ndevs; ++i) {
     struct vdev* d = &devs[i];
@@ -315,7 +315,7 @@ uint64_t bad_addr(void) {
     case 1: return plat.ram_end - 8; /* straddles the end */
     case 2: return 0xfffffffffffff000ull;
     case 3: return ~0ull - below(64);
-    case 4: return plat.foreign_mmio; /* x86: the LAPIC */
+    case 4: return plat.foreign_mmio; /* a device not the VMM's: x86 LAPIC, arm GIC */
     case 5: return plat.bar_base; /* a device's own BAR */
     case 6: return plat.dma_gap + (rnd() & plat.dma_gap_mask);
     default: return rnd();
