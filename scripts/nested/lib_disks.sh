@@ -27,6 +27,12 @@ disks_prepare() {
 disks_check() {
   local who=$1 rc=0
   shift
+  # A run of some steps only (NESTED_ONLY, by hand) need not have booted the
+  # disks' guests at all.
+  if [ -n "${NESTED_ONLY:-}" ]; then
+    echo "$who: the disks' checks skipped: NESTED_ONLY='$NESTED_ONLY' ran a subset of the steps"
+    return 0
+  fi
   if bash "$project/scripts/check_disk_image.sh" "$disks_dir/root.img" "$@"; then
     echo "$who: the guests' result files ($*) are in $disks_dir/root.img"
   else

@@ -30,6 +30,19 @@ nested_run() {
   nested_verdict "$name" "$log" "$rc" "$overall_timeout"
 }
 
+# nested_knobs NAME...: an `export NAME='VALUE'` line for each NAME set in
+# this environment, for a steps file L1 sources (aarch64, riscv64: their L1
+# does not see this host's environment; x86 passes them with --env). Single
+# quotes inside VALUE are kept.
+nested_knobs() {
+  local knob value
+  for knob in "$@"; do
+    value=${!knob:-}
+    [ -n "$value" ] || continue
+    printf "export %s='%s'\n" "$knob" "${value//\'/\'\\\'\'}"
+  done
+}
+
 # nested_elapsed START: seconds since START ($EPOCHREALTIME), one decimal.
 nested_elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
 

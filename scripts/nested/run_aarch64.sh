@@ -58,7 +58,8 @@ kernel=$kernel_cache/arm64/vmlinuz
 [ -f "$kernel" ] || die "$kernel missing (scripts/fetch_kernels.sh)"
 vmm=$build_dir/vmm/vmm
 tests=$build_dir/tests/vmm_tests
-for f in "$vmm" "$(dirname "$vmm")/vmm-exec-init" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin"; do
+for f in "$vmm" "$(dirname "$vmm")/vmm-exec-init" "$tests" "$build_dir/tests/guests/aarch64_guest_off.bin" \
+  "$build_dir/tests/guests/hostile_aarch64.bin"; do
   [ -f "$f" ] || die "$f not built (cmake --preset cross-aarch64 && cmake --build build/cross-aarch64 --target vmm exec_init vmm_tests test_guests)"
 done
 file -L "$vmm" | grep -q 'ARM aarch64.*statically linked' || die "$vmm is not a static aarch64 binary"
@@ -82,15 +83,21 @@ cp "$vmm" "$stage/minivmm/vmm/vmm"
 cp "$(dirname "$vmm")/vmm-exec-init" "$stage/minivmm/vmm/vmm-exec-init"
 bash "$here/exec_modules.sh" "$kernel_cache/arm64/modules" "$stage/l2/modules"
 cp "$tests" "$stage/minivmm/tests/vmm_tests"
-cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$stage/minivmm/tests/guests/"
+cp "$build_dir"/tests/guests/aarch64_guest_*.bin* "$build_dir/tests/guests/hostile_aarch64.bin" "$stage/minivmm/tests/guests/"
 cp "$kernel" "$stage/l2/Image"
 cp "$l2_gz" "$stage/l2/Image.gz"
 cp "$l2_initrd" "$stage/l2/initramfs.cpio.gz"
-cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" >"$stage/nested/lib.sh"
+cat "$here/lib_aarch64_l2.sh" "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" \
+  "$here/lib_hostile_l2.sh" >"$stage/nested/lib.sh"
 cp "$(bash "$project/scripts/build_net_initramfs.sh" arm64 | tail -n1)" "$stage/l2/net.cpio.gz"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" arm64 | tail -n1)" "$stage/l2/virtio-root.cpio.gz"
 cp "$here/lib_l1.sh" "$stage/nested/lib_l1.sh"
-{ echo "STEP_TIMEOUT=$step_timeout"; cat "$steps_file"; } >"$stage/nested/steps.sh"
+# The knobs of the steps (NESTED_ONLY: lib_l1.sh), when set here, travel in the
+# steps file: L1 does not see this environment.
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+{ echo "STEP_TIMEOUT=$step_timeout"; nested_knobs NESTED_ONLY L2_TIMEOUT HOSTILE_TIMEOUT; cat "$steps_file"; } \
+  >"$stage/nested/steps.sh"
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_aarch64.sh" \
   --add "$stage/minivmm:/minivmm" --add "$stage/l2:/l2" --add "$stage/nested:/nested" --add "$stage/modules:/lib/modules" \
   --output "$nested_cache/l1-initramfs.cpio.gz" arm64 | tail -n1)

@@ -58,7 +58,12 @@ bash "$here/collect_modules.sh" "$kernel_cache/riscv64/modules" "$modules_dir" k
 staged=$nested_cache/payload
 rm -rf "$staged"
 cp -a "$payload" "$staged"
-{ echo "STEP_TIMEOUT=$step_timeout"; cat "$payload/steps.sh"; } >"$staged/steps.sh"
+# The knobs of the steps (NESTED_ONLY: lib_l1.sh), when set here, travel in the
+# steps file too: L1 does not see this environment.
+# shellcheck source=lib_host.sh
+source "$here/lib_host.sh"
+{ echo "STEP_TIMEOUT=$step_timeout"; nested_knobs NESTED_ONLY L2_TIMEOUT HOSTILE_TIMEOUT; cat "$payload/steps.sh"; } \
+  >"$staged/steps.sh"
 cp "$here/lib_l1.sh" "$staged/lib_l1.sh"
 l1_initrd=$(bash "$project/scripts/build_initramfs.sh" --init "$here/l1_init_riscv64.sh" \
   --add "$modules_dir:/lib/modules" --add "$staged:/minivmm" \

@@ -3,7 +3,7 @@
 # functions are in lib_aarch64_l2.sh. Each boot must reach the initramfs's
 # marker line on the serial console; the SMP boot must report 2 CPUs online.
 expect_steps kvm-integration-tests boot-image-1cpu boot-image-smp2 boot-image-gz \
-  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell net-user net-tap
+  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell net-user net-tap hostile-pci hostile-mmio
 step kvm-integration-tests kvm_integration_tests
 step boot-image-1cpu    l2_boot MINIVMM-INIT-OK --kernel /l2/Image
 step boot-image-smp2    l2_boot MINIVMM-CPUS=2 --kernel /l2/Image --cpus 2
@@ -26,3 +26,16 @@ step exec-shell         l2_exec_shell
 # refused with exit 2); then a TAP with static addresses.
 step net-user           l2_net user
 step net-tap            l2_net tap
+# The hostile guest (lib_hostile_l2.sh; tests/guests/hostile/hostile_aarch64.c)
+# under the static vmm until --timeout, virtio over PCI, then over virtio-mmio:
+# the VMM must end it itself (exit 6) within guest memory + a slack of RSS,
+# each device may log "needs reset" once, the guest must finish its rounds
+# without a fault and the disk keep its size. Last, so a troubled L1 costs no
+# other step. Each step is the guest's --timeout plus L2's start and teardown.
+export HOSTILE_VMM=/minivmm/vmm/vmm HOSTILE_GUEST=/minivmm/tests/guests/hostile_aarch64.bin
+export HOSTILE_TIMEOUT="${HOSTILE_TIMEOUT:-60}"
+hostile_step_timeout=$STEP_TIMEOUT
+STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90))
+step hostile-pci        l2_hostile pci
+step hostile-mmio       l2_hostile mmio
+STEP_TIMEOUT=$hostile_step_timeout

@@ -8,7 +8,7 @@ export MINIVMM_BINARY_DIR=/minivmm/build
 VMM=/minivmm/build/vmm/vmm
 L2_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
 expect_steps tiny-guest kvm-integration-tests boot-image-1cpu boot-image-2cpus boot-image-gzip \
-  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell virtiofs-root net-user net-tap
+  disk-root-pci disk-root-mmio disk-root-hvc0 exec-virtiofs exec-9p exec-missing-command exec-shell virtiofs-root net-user net-tap hostile-pci hostile-mmio
 step tiny-guest $VMM --kernel build/tests/guests/riscv64_guest_off.bin --expect GUEST-CPUS=1 --timeout 60
 # KVM works in L1: a skipped test fails the step (kvm_tests_ran, lib_l1.sh).
 step kvm-integration-tests kvm_tests_ran ./build/tests/vmm_tests --gtest_filter='KvmBootRiscv64.*' --gtest_brief=1
@@ -42,3 +42,17 @@ step virtiofs-root      l2_virtiofs_root
 export NET_KERNEL=/minivmm/l2/Image NET_INITRD=/minivmm/l2/net.cpio.gz NET_CMDLINE="console=ttyS0 earlycon=sbi panic=-1"
 step net-user           l2_net user
 step net-tap            l2_net tap
+# The hostile guest (lib_hostile_l2.sh, in the same STEP_LIB;
+# tests/guests/hostile/hostile_riscv64.c, which adds random SBI calls and the
+# PLIC minivmm emulates) under the static vmm until --timeout, virtio over
+# PCI, then over virtio-mmio: the VMM must end it itself (exit 6) within
+# guest memory + a slack of RSS, each device may log "needs reset" once, the
+# guest must finish its rounds without a fault and the disk keep its size.
+# Last, so a troubled L1 costs no other step.
+export HOSTILE_VMM=$VMM HOSTILE_GUEST=/minivmm/build/tests/guests/hostile_riscv64.bin
+export HOSTILE_TIMEOUT="${HOSTILE_TIMEOUT:-60}"
+hostile_step_timeout=$STEP_TIMEOUT
+STEP_TIMEOUT=$((HOSTILE_TIMEOUT + 90))
+step hostile-pci        l2_hostile pci
+step hostile-mmio       l2_hostile mmio
+STEP_TIMEOUT=$hostile_step_timeout

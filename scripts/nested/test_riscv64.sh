@@ -37,14 +37,14 @@ mkdir -p "$payload/build/vmm" "$payload/build/tests/guests" "$payload/l2"
 cp "$build_dir/vmm/vmm" "$build_dir/vmm/vmm-exec-init" "$payload/build/vmm/"
 bash "$here/exec_modules.sh" "$kernel_cache/riscv64/modules" "$payload/l2/modules"
 cp "$build_dir/tests/vmm_tests" "$payload/build/tests/"
-cp "$build_dir"/tests/guests/riscv64_guest_*.bin* "$payload/build/tests/guests/"
+cp "$build_dir"/tests/guests/riscv64_guest_*.bin* "$build_dir/tests/guests/hostile_riscv64.bin" "$payload/build/tests/guests/"
 cp "$image" "$payload/l2/Image"
 gz=$nested_cache/Image.gz
 if [ ! -f "$gz" ] || [ "$gz" -ot "$image" ]; then gzip -9 -n -c "$image" >"$gz.tmp" && mv "$gz.tmp" "$gz"; fi
 cp "$gz" "$payload/l2/Image.gz"
 cp "$initrd" "$payload/l2/initramfs.cpio.gz"
 cp "$here/steps_riscv64.sh" "$payload/steps.sh"
-cat "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" >"$payload/lib_l2.sh"
+cat "$here/lib_disk_l2.sh" "$here/lib_exec_l2.sh" "$here/lib_net_l2.sh" "$here/lib_hostile_l2.sh" >"$payload/lib_l2.sh"
 cp "$(bash "$project/scripts/build_net_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/net.cpio.gz"
 cp "$(bash "$project/scripts/build_virtio_root_initramfs.sh" riscv64 | tail -n1)" "$payload/l2/virtio-root.cpio.gz"
 # shellcheck source=lib_disks.sh

@@ -357,7 +357,7 @@ TEST_F(VirtioPciTest, DeviceErrorSetsNeedsResetInterruptsAndLogsOnce) {
 }
 
 // A guest that breaks the device, resets it and breaks it again, round after
-// round (tests/guests/hostile_guest.c does), gets one log line in all: the
+// round (tests/guests/hostile/hostile_core.c does), gets one log line in all: the
 // host's log must not grow with the guest's loop.
 TEST_F(VirtioPciTest, DeviceErrorAfterResetIsNotLoggedAgain) {
   driver_ok();

@@ -1,15 +1,11 @@
-/* A hostile x86_64 test guest (issue 13 item 4): entered by the Linux 64-bit
- * boot protocol (--boot linux with this ELF as the kernel: long mode, the
- * first 4 GiB identity-mapped, rsi = zero page), it attacks every surface the
- * VMM exposes, in rounds, until the VMM's --timeout ends it:
- *   - random writes and reads, of every size, to the I/O ports (a slice of
- *     0..0xFFFF per round, the VMM's own devices every round), except the
- *     two that would end the VM on purpose, the i8042 command port (0xFE
- *     resets) and ACPI PM1a_CNT (SLP_EN powers off), and the ports of the
- *     devices KVM emulates in the host kernel (kvm_owned_ports below);
+/* The hostile test guest's attack, shared by every architecture (issue 13
+ * item 4; hostile.h has the seam to the arch files). Round after round,
+ * until the VMM's --timeout ends it:
+ *   - the arch's own attacks first (arch_round: x86's I/O ports, riscv64's
+ *     SBI calls);
  *   - random accesses to every MMIO window: PCI ECAM, the virtio BARs (not
- *     their MSI-X table, see below), the virtio-mmio slots, and random
- *     addresses of the 3..4 GiB gap nobody claims;
+ *     their MSI-X table), the virtio-mmio slots, then the arch's other
+ *     windows and the unclaimed gaps (arch_mmio_round);
  *   - every virtio device (PCI or virtio-mmio): reset, feature negotiation
  *     with and without bits it did not offer, queues at addresses outside
  *     RAM, descriptor loops, addresses outside RAM and wrapping at 2^64,
@@ -17,156 +13,12 @@
  *     inside indirect tables, avail idx jumping far ahead, heads beyond the
  *     ring; floods of valid console output and block requests; resets while
  *     requests are in flight.
- * Each round prints "HOSTILE round N ..." on the 16550 (re-initialised
- * first: the random writes reach it too).
- *
- * Left alone, because they are not the VMM's surface or would only hurt the
- * guest itself: KVM's in-kernel PIC, PIT, LAPIC and IOAPIC, and the MSI-X tables
- * (an unmasked entry with random contents may deliver INIT to the vCPU,
- * which then waits for a SIPI forever). NMIs are survived by an IDT whose
- * NMI gate returns; any other exception prints HOSTILE-FAULT and halts.
- *
- * A PVH entry (32-bit) builds the same identity map itself, so --boot pvh
- * and QEMU's -kernel run it too (without a zero page: defaults apply).
- *
- * The seed is HOSTILE_SEED (build time) unless the command line says
- * hostile.seed=N; hostile.pio=N sets how many ports a round sweeps. */
-#include <stddef.h>
-#include <stdint.h>
+ * Each round prints "HOSTILE round N ..." on the UART (re-initialised first:
+ * the random writes reach it too). The seed is HOSTILE_SEED (build time)
+ * unless the command line says hostile.seed=N. */
+#include "hostile.h"
 
-#ifndef HOSTILE_SEED
-#define HOSTILE_SEED 0x9e3779b97f4a7c15ull
-#endif
-
-/* ---- entry ------------------------------------------------------------ */
-
-/* PVH (32-bit, paging off; QEMU's -kernel takes the same note): builds the
- * 4 GiB identity map the Linux entry would have, enters long mode and calls
- * hostile_main without a zero page (defaults for RAM size and seed). */
-__asm__(
-    ".section .note.Xen, \"a\", @note\n"
-    ".balign 4\n"
-    ".long 4, 4, 18\n" /* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
-    ".asciz \"Xen\"\n"
-    ".balign 4\n"
-    ".long pvh_entry\n"
-    ".balign 4\n"
-    ".text\n"
-    ".code32\n"
-    ".globl pvh_entry\n"
-    "pvh_entry:\n"
-    "  cli\n"
-    "  movl $pvh_pd, %edi\n" /* 4 PDs of 2 MiB pages: 0..4 GiB */
-    "  xorl %ecx, %ecx\n"
-    "1: movl %ecx, %eax\n"
-    "  shll $21, %eax\n"
-    "  orl $0x83, %eax\n" /* present, writable, 2 MiB */
-    "  movl %ecx, %edx\n"
-    "  shrl $11, %edx\n" /* bits 32+ of the address */
-    "  movl %eax, (%edi,%ecx,8)\n"
-    "  movl %edx, 4(%edi,%ecx,8)\n"
-    "  incl %ecx\n"
-    "  cmpl $2048, %ecx\n"
-    "  jne 1b\n"
-    "  movl $pvh_pdpt, %edi\n"
-    "  xorl %ecx, %ecx\n"
-    "2: movl %ecx, %eax\n"
-    "  shll $12, %eax\n"
-    "  addl $pvh_pd + 3, %eax\n"
-    "  movl %eax, (%edi,%ecx,8)\n"
-    "  movl $0, 4(%edi,%ecx,8)\n"
-    "  incl %ecx\n"
-    "  cmpl $4, %ecx\n"
-    "  jne 2b\n"
-    "  movl $pvh_pdpt + 3, pvh_pml4\n"
-    "  movl $pvh_pml4, %eax\n"
-    "  movl %eax, %cr3\n"
-    "  movl %cr4, %eax\n"
-    "  orl $0x20, %eax\n" /* PAE */
-    "  movl %eax, %cr4\n"
-    "  movl $0xc0000080, %ecx\n" /* EFER.LME */
-    "  rdmsr\n"
-    "  orl $0x100, %eax\n"
-    "  wrmsr\n"
-    "  movl %cr0, %eax\n"
-    "  orl $0x80000001, %eax\n" /* PG, PE */
-    "  movl %eax, %cr0\n"
-    "  lgdt pvh_gdtr\n"
-    "  ljmp $0x08, $pvh_long\n"
-    ".code64\n"
-    "pvh_long:\n"
-    "  movl $0x10, %eax\n"
-    "  movl %eax, %ds\n"
-    "  movl %eax, %es\n"
-    "  movl %eax, %ss\n"
-    "  leaq stack_top(%rip), %rsp\n"
-    "  xorl %edi, %edi\n" /* no zero page */
-    "  call hostile_main\n"
-    "3: hlt\n"
-    "  jmp 3b\n"
-    ".section .rodata\n"
-    ".balign 16\n"
-    "pvh_gdt:\n"
-    "  .quad 0, 0x00af9a000000ffff, 0x00cf92000000ffff\n" /* null, code64, data */
-    "pvh_gdtr:\n"
-    "  .word 23\n"
-    "  .long pvh_gdt\n"
-    ".text\n"
-    ".globl _start\n"
-    "_start:\n"
-    "  cli\n"
-    "  leaq stack_top(%rip), %rsp\n"
-    "  movq %rsi, %rdi\n"
-    "  call hostile_main\n"
-    "1: hlt\n"
-    "  jmp 1b\n"
-    ".globl nmi_stub\n"
-    "nmi_stub:\n"
-    "  iretq\n"
-    ".globl fault_stub\n"
-    "fault_stub:\n"
-    "  leaq stack_top(%rip), %rsp\n"
-    "  call hostile_fault\n"
-    "2: cli\n"
-    "  hlt\n"
-    "  jmp 2b\n");
-
-extern char nmi_stub[], fault_stub[];
-__attribute__((aligned(4096), used)) uint64_t pvh_pml4[512], pvh_pdpt[512], pvh_pd[4 * 512];
-__attribute__((aligned(16), used)) uint8_t hostile_stack[32768];
-__asm__(".set stack_top, hostile_stack + 32768");
-
-/* ---- port and memory access ------------------------------------------- */
-
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p) {
-  uint8_t v;
-  __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
-  return v;
-}
-static inline uint16_t inw(uint16_t p) {
-  uint16_t v;
-  __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p));
-  return v;
-}
-static inline uint32_t inl(uint16_t p) {
-  uint32_t v;
-  __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
-  return v;
-}
-
-#define MMIO(type, a) (*(volatile type*)(uintptr_t)(a))
-static inline void w8(uint64_t a, uint8_t v) { MMIO(uint8_t, a) = v; }
-static inline void w16(uint64_t a, uint16_t v) { MMIO(uint16_t, a) = v; }
-static inline void w32(uint64_t a, uint32_t v) { MMIO(uint32_t, a) = v; }
-static inline void w64(uint64_t a, uint64_t v) { MMIO(uint64_t, a) = v; }
-static inline uint8_t r8(uint64_t a) { return MMIO(uint8_t, a); }
-static inline uint16_t r16(uint64_t a) { return MMIO(uint16_t, a); }
-static inline uint32_t r32(uint64_t a) { return MMIO(uint32_t, a); }
-static inline uint64_t r64(uint64_t a) { return MMIO(uint64_t, a); }
-static inline void barrier(void) { __asm__ volatile("mfence" ::: "memory"); }
+/* ---- memory ------------------------------------------------------------- */
 
 static void* memset_(void* d, int c, size_t n) {
   volatile uint8_t* p = d;
@@ -185,118 +37,49 @@ void* memcpy(void* d, const void* s, size_t n) {
 /* ---- randomness --------------------------------------------------------- */
 
 static uint64_t rng_state = HOSTILE_SEED;
-static uint64_t rnd(void) {
+uint64_t rnd(void) {
   uint64_t x = rng_state;
   x ^= x << 13;
   x ^= x >> 7;
   x ^= x << 17;
   return rng_state = x;
 }
-static uint32_t below(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
-static int chance(uint32_t one_in) { return below(one_in) == 0; }
+uint32_t below(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
+int chance(uint32_t one_in) { return below(one_in) == 0; }
+void hostile_seed(uint64_t seed) { rng_state = seed | 1; }
+uint64_t hostile_seed_value(void) { return rng_state; }
 
-/* ---- the 16550 ---------------------------------------------------------- */
+/* ---- the console -------------------------------------------------------- */
 
-static void uart_reset(void) {
-  outb(0x3fb, 0x03); /* LCR: 8N1, DLAB off */
-  outb(0x3f9, 0x00); /* IER */
-  outb(0x3fc, 0x03); /* MCR: DTR, RTS, no loopback */
+void puts_(const char* s) {
+  while (*s) arch_putc(*s++);
 }
-static void putc_(char c) {
-  for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); ++i) {
-  }
-  outb(0x3f8, (uint8_t)c);
-}
-static void puts_(const char* s) {
-  while (*s) putc_(*s++);
-}
-static void putu(uint64_t v) {
+void putu(uint64_t v) {
   char b[21];
   int n = 0;
   do b[n++] = (char)('0' + v % 10); while ((v /= 10) && n < 20);
-  while (n) putc_(b[--n]);
+  while (n) arch_putc(b[--n]);
 }
-static void putx(uint64_t v) {
+void putx(uint64_t v) {
   puts_("0x");
   int started = 0;
   for (int s = 60; s >= 0; s -= 4) {
     unsigned d = (v >> s) & 0xf;
     if (d || started || s == 0) {
-      putc_("0123456789abcdef"[d]);
+      arch_putc("0123456789abcdef"[d]);
       started = 1;
     }
   }
 }
 
-void hostile_fault(void) {
-  uart_reset();
-  puts_("HOSTILE-FAULT: the guest took an exception (a guest bug, not the VMM's)\r\n");
-}
+/* ---- the command line --------------------------------------------------- */
 
-/* ---- the platform (boot/include/boot/device_map.h, layout_x86.h) --------- */
-
-#define ACPI_PM1A_CNT 0x604
-#define I8042_CMD 0x64
-#define ECAM_BASE 0xe0000000ull
-#define ECAM_SIZE 0x100000ull
-#define VIRTIO_MMIO_BASE 0xe0100000ull
-#define VIRTIO_MMIO_STRIDE 0x200ull
-#define VIRTIO_MMIO_SLOTS 5
-#define GAP_START 0xc0000000ull
-#define IOAPIC 0xfec00000ull
-/* Where this guest puts the virtio BARs: the 32-bit PCI window, 1 MiB apart. */
-#define BAR_BASE 0xc0000000ull
-#define BAR_STRIDE 0x100000ull
-#define MSIX_TABLE_OFFSET 0x4000 /* VirtioPci::kMsixTableOffset: left alone */
-
-/* Guest memory this guest lets devices write: rings from SCRATCH, random
- * "in RAM" buffers in SCRATCH..SCRATCH_END. The code, stack, zero page and
- * page tables are all below. */
-#define SCRATCH 0x400000ull
-#define SCRATCH_END 0x1000000ull
-#define QUEUE_AREA 0x10000ull
-
-static uint64_t ram_end = 0x10000000ull; /* from the e820 map */
-static uint32_t pio_per_round = 4096;
-
-/* ---- IDT: NMIs return, everything else reports ------------------------- */
-
-struct __attribute__((packed)) idt_gate {
-  uint16_t off0, sel;
-  uint8_t ist, type;
-  uint16_t off1;
-  uint32_t off2, zero;
-};
-static struct idt_gate idt[256] __attribute__((aligned(16)));
-
-static void setup_idt(void) {
-  uint16_t cs;
-  __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-  for (int v = 0; v < 256; ++v) {
-    uint64_t h = (uint64_t)(uintptr_t)(v == 2 ? nmi_stub : fault_stub);
-    idt[v].off0 = (uint16_t)h;
-    idt[v].sel = cs;
-    idt[v].ist = 0;
-    idt[v].type = 0x8e; /* present, interrupt gate */
-    idt[v].off1 = (uint16_t)(h >> 16);
-    idt[v].off2 = (uint32_t)(h >> 32);
-    idt[v].zero = 0;
-  }
-  struct __attribute__((packed)) {
-    uint16_t limit;
-    uint64_t base;
-  } idtr = {sizeof idt - 1, (uint64_t)(uintptr_t)idt};
-  __asm__ volatile("lidt %0" ::"m"(idtr));
-}
-
-/* ---- boot data ---------------------------------------------------------- */
-
-static int starts(const char* s, const char* p) {
+int starts(const char* s, const char* p) {
   while (*p)
     if (*s++ != *p++) return 0;
   return 1;
 }
-static uint64_t parse_num(const char* s) {
+uint64_t parse_num(const char* s) {
   uint64_t v = 0;
   if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     for (s += 2;; ++s) {
@@ -311,125 +94,35 @@ static uint64_t parse_num(const char* s) {
   return v;
 }
 
-static void read_boot_data(const uint8_t* zp) {
-  uint8_t n = zp[0x1e8];
-  uint64_t end = 0;
-  for (unsigned i = 0; i < n && i < 128; ++i) {
-    const uint8_t* e = zp + 0x2d0 + 20 * i;
-    uint64_t addr = *(const uint64_t*)e, size = *(const uint64_t*)(e + 8);
-    uint32_t type = *(const uint32_t*)(e + 16);
-    if (type == 1 && addr + size > end) end = addr + size;
-  }
-  if (end) ram_end = end;
-  const char* cmd = (const char*)(uintptr_t)(*(const uint32_t*)(zp + 0x228) | (uint64_t)zp[0xc8] << 32);
-  if (!cmd) return;
-  for (const char* s = cmd; *s; ++s) {
-    if (s != cmd && s[-1] != ' ') continue;
-    if (starts(s, "hostile.seed=")) rng_state = parse_num(s + 13) | 1;
-    if (starts(s, "hostile.pio=")) pio_per_round = (uint32_t)parse_num(s + 12);
+/* hostile.seed=N here, any other word to the arch (arch_knob); at most `max`
+ * bytes of `cmd` are read, up to its NUL. */
+void hostile_cmdline(const char* cmd, size_t max) {
+  for (size_t i = 0; i < max && cmd[i]; ++i) {
+    const char* s = cmd + i;
+    if (i && s[-1] != ' ') continue;
+    if (starts(s, "hostile.seed=")) hostile_seed(parse_num(s + 13));
+    else (void)arch_knob(s);
   }
 }
 
-/* ---- random PIO and MMIO ------------------------------------------------ */
+/* ---- random MMIO -------------------------------------------------------- */
 
-/* The ports of the devices KVM emulates in the host kernel (the VMM asks for
- * its irqchip and PIT: vmm/arch/x86_64/x86_vm.cc). An access there never
- * reaches minivmm, so it tests KVM, not the VMM, and it can hurt the host:
- * random bytes on 0x43/0x40 program the PIT's channel 0 periodic with a tiny
- * count, and KVM then fires a host hrtimer every 200 us (its floor for a
- * guest's periodic timer), for good, since this guest never acks IRQ 0. In
- * the nested harness (L1 under QEMU TCG, one CPU) that timer load plus
- * the guest's exits starved L1: the VMM outlived its --timeout and L1 its
- * step timeout (2 runs of 3, 2026-12-05). poke_port() checks every port
- * against this list, so a port added to busy_ports or swept at random
- * cannot reach them; lib_hostile_l2.sh fails the run if L1's kernel log
- * shows KVM's PIT or PIC was reached anyway. */
-static const struct {
-  uint16_t first, last;
-} kvm_owned_ports[] = {
-    {0x20, 0x21},   /* 8259A PIC, master */
-    {0x40, 0x43},   /* 8254 PIT */
-    {0x61, 0x61},   /* PIT channel 2 gate and speaker (KVM_PIT_SPEAKER_DUMMY) */
-    {0xa0, 0xa1},   /* 8259A PIC, slave */
-    {0x4d0, 0x4d1}, /* the PICs' edge/level control registers */
-};
+uint64_t mmio_accesses;
 
-static int port_forbidden(uint32_t port, uint32_t size) {
-  /* The access [port, port+size) must not touch the reset or poweroff ports. */
-  for (uint32_t p = port; p < port + size; ++p) {
-    if (p == I8042_CMD || p == ACPI_PM1A_CNT || p == ACPI_PM1A_CNT + 1) return 1;
-    for (size_t i = 0; i < sizeof kvm_owned_ports / sizeof kvm_owned_ports[0]; ++i)
-      if (p >= kvm_owned_ports[i].first && p <= kvm_owned_ports[i].last) return 1;
-  }
-  return 0;
-}
-
-static uint64_t pio_accesses, mmio_accesses;
-
-/* A write then a read of each size (all_sizes) or of one size picked at
- * random: the sweep then costs two exits a port. */
-static void poke_port(uint32_t port, int all_sizes) {
-  static const uint8_t sizes[3] = {1, 2, 4};
-  uint32_t pick = below(3);
-  for (uint32_t i = 0; i < 3; ++i) {
-    if (!all_sizes && i != pick) continue;
-    uint32_t size = sizes[i];
-    if (port + size > 0x10000 || port_forbidden(port, size)) continue;
-    uint32_t v = (uint32_t)rnd();
-    if (size == 1) outb((uint16_t)port, (uint8_t)v), (void)inb((uint16_t)port);
-    if (size == 2) outw((uint16_t)port, (uint16_t)v), (void)inw((uint16_t)port);
-    if (size == 4) outl((uint16_t)port, v), (void)inl((uint16_t)port);
-    pio_accesses += 2;
-  }
-}
-
-/* The ports the VMM has devices on: hit every round. */
-static const uint16_t busy_ports[] = {0x60,  0x70,  0x71,  0x80,  0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd,
-                                      0x3fe, 0x3ff, 0x600, 0x601, 0x602, 0x603, 0x606, 0x607, 0xcf8, 0xcf9,
-                                      0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff};
-
-static uint32_t pio_cursor;
-static uint64_t pio_sweeps;
-
-static void pio_round(void) {
-  for (size_t i = 0; i < sizeof busy_ports / sizeof busy_ports[0]; ++i) poke_port(busy_ports[i], 1);
-  /* Random latches then config data through mechanism #1, every size. */
-  for (int i = 0; i < 64; ++i) {
-    outl(0xcf8, (uint32_t)rnd() | 0x80000000u);
-    poke_port(0xcfc + below(4), 0);
-  }
-  for (uint32_t i = 0; i < pio_per_round; ++i) {
-    poke_port(pio_cursor, 0);
-    if (++pio_cursor == 0x10000) {
-      pio_cursor = 0;
-      ++pio_sweeps;
-    }
-  }
-}
-
-static void poke_mmio(uint64_t a) {
+void poke_mmio(uint64_t a) {
   switch (below(8)) {
     case 0: w8(a, (uint8_t)rnd()); break;
     case 1: w16(a & ~1ull, (uint16_t)rnd()); break;
     case 2: w32(a & ~3ull, (uint32_t)rnd()); break;
     case 3: w64(a & ~7ull, rnd()); break;
-    case 4: w32(a, (uint32_t)rnd()); break; /* unaligned */
+    case 4: /* unaligned where the arch lets a misaligned access reach the VMM */
+      w32(plat.unaligned_mmio ? a : a & ~3ull, (uint32_t)rnd());
+      break;
     case 5: (void)r8(a); break;
     case 6: (void)r32(a & ~3ull); break;
     default: (void)r64(a & ~7ull); break;
   }
   ++mmio_accesses;
-}
-
-/* ---- PCI ---------------------------------------------------------------- */
-
-static uint32_t cfg_read(uint32_t dev, uint32_t reg) {
-  outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-  return inl(0xcfc);
-}
-static void cfg_write(uint32_t dev, uint32_t reg, uint32_t v) {
-  outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-  outl(0xcfc, v);
 }
 
 /* ---- virtio devices, either transport ---------------------------------- */
@@ -542,28 +235,28 @@ static void reset(struct vdev* d) {
 }
 
 /* Finds the virtio-pci functions on bus 0 and puts BAR 4 (64-bit) where this
- * guest knows it is mapped: every round, since the random writes through
- * 0xCF8/0xCFC and ECAM move and disable BARs. */
+ * guest knows it is mapped: every round, since the random configuration
+ * writes (ECAM; x86 also 0xCF8/0xCFC) move and disable BARs. */
 static void pci_place_bars(void) {
   for (uint32_t i = 0; i < ndevs; ++i) {
     struct vdev* d = &devs[i];
     if (d->transport != T_PCI) continue;
     uint32_t dev = d->pci_dev;
-    cfg_write(dev, 0x04, 0x0000); /* decoding off while sizing */
-    cfg_write(dev, 0x20, 0xffffffffu);
-    cfg_write(dev, 0x24, 0xffffffffu);
-    uint32_t lo = cfg_read(dev, 0x20) & ~0xfu;
+    arch_cfg_write(dev, 0x04, 0x0000); /* decoding off while sizing */
+    arch_cfg_write(dev, 0x20, 0xffffffffu);
+    arch_cfg_write(dev, 0x24, 0xffffffffu);
+    uint32_t lo = arch_cfg_read(dev, 0x20) & ~0xfu;
     uint64_t size = lo ? (uint64_t)(~lo + 1u) : 0;
-    d->bar_size = size > BAR_STRIDE || !size ? BAR_STRIDE : size;
-    cfg_write(dev, 0x20, (uint32_t)d->base);
-    cfg_write(dev, 0x24, 0);
-    cfg_write(dev, 0x04, 0x0006); /* memory decoding, bus master */
+    d->bar_size = size > plat.bar_stride || !size ? plat.bar_stride : size;
+    arch_cfg_write(dev, 0x20, (uint32_t)d->base);
+    arch_cfg_write(dev, 0x24, 0);
+    arch_cfg_write(dev, 0x04, 0x0006); /* memory decoding, bus master */
   }
 }
 
 static void find_devices(void) {
   for (uint32_t dev = 1; dev < 32 && ndevs < MAX_DEVS; ++dev) {
-    uint32_t id = cfg_read(dev, 0);
+    uint32_t id = arch_cfg_read(dev, 0);
     if ((id & 0xffff) != 0x1af4) continue;
     uint32_t device_id = id >> 16;
     struct vdev* d = &devs[ndevs];
@@ -571,49 +264,26 @@ static void find_devices(void) {
     d->type = device_id >= 0x1040 ? device_id - 0x1040 : 0;
     d->pci_dev = dev;
     d->index = ndevs;
-    d->base = BAR_BASE + BAR_STRIDE * ndevs;
+    d->base = plat.bar_base + plat.bar_stride * ndevs;
     ++ndevs;
   }
-  for (uint32_t s = 0; s < VIRTIO_MMIO_SLOTS && ndevs < MAX_DEVS; ++s) {
-    uint64_t base = VIRTIO_MMIO_BASE + VIRTIO_MMIO_STRIDE * s;
+  for (uint32_t s = 0; s < plat.vmmio_slots && ndevs < MAX_DEVS; ++s) {
+    uint64_t base = plat.vmmio_base + plat.vmmio_stride * s;
     if (r32(base + M_MAGIC) != 0x74726976u || r32(base + M_DEVID) == 0) continue;
     struct vdev* d = &devs[ndevs];
     d->transport = T_MMIO;
     d->type = r32(base + M_DEVID);
     d->base = base;
-    d->bar_size = VIRTIO_MMIO_STRIDE;
+    d->bar_size = plat.vmmio_stride;
     d->index = ndevs;
     ++ndevs;
   }
   pci_place_bars();
 }
 
-static void mmio_round(void) {
-  /* ECAM: every present function's header and capabilities, then random spots. */
-  for (uint32_t i = 0; i < ndevs; ++i) {
-    if (devs[i].transport != T_PCI) continue;
-    uint64_t f = ECAM_BASE + ((uint64_t)devs[i].pci_dev << 15);
-    for (uint32_t off = 0; off < 0x100; off += 4) poke_mmio(f + off + below(4));
-  }
-  for (int i = 0; i < 256; ++i) poke_mmio(ECAM_BASE + below(ECAM_SIZE));
-  /* A stray BAR may sit anywhere now; the devices' BARs go back first. */
-  pci_place_bars();
-  for (uint32_t i = 0; i < ndevs; ++i) {
-    struct vdev* d = &devs[i];
-    uint64_t span = d->transport == T_PCI ? MSIX_TABLE_OFFSET : VIRTIO_MMIO_STRIDE;
-    for (int k = 0; k < 128; ++k) poke_mmio(d->base + below((uint32_t)span));
-  }
-  for (uint32_t s = 0; s < VIRTIO_MMIO_SLOTS; ++s)
-    for (uint32_t off = 0; off < VIRTIO_MMIO_STRIDE; off += 4) poke_mmio(VIRTIO_MMIO_BASE + VIRTIO_MMIO_STRIDE * s + off);
-  /* Unclaimed addresses of the gap below the IOAPIC. */
-  for (int i = 0; i < 64; ++i) {
-    uint64_t a = GAP_START + (rnd() % (IOAPIC - GAP_START));
-    int is_bar = 0;
-    for (uint32_t k = 0; k < ndevs; ++k)
-      if (devs[k].transport == T_PCI && a >= devs[k].base && a < devs[k].base + BAR_STRIDE) is_bar = 1;
-    if (!is_bar) poke_mmio(a);
-  }
-}
+/* Each device's rings: 4 queues of QUEUE_AREA from plat.scratch; random "in RAM"
+ * buffers above 32 such areas. */
+#define QUEUE_AREA 0x10000ull
 
 /* ---- virtqueues --------------------------------------------------------- */
 
@@ -636,35 +306,37 @@ struct ring {
   uint16_t avail_idx;
 };
 
-static uint64_t queue_area(struct vdev* d, uint32_t q) { return SCRATCH + QUEUE_AREA * (d->index * 4 + (q & 3)); }
+static uint64_t queue_area(struct vdev* d, uint32_t q) { return plat.scratch + QUEUE_AREA * (d->index * 4 + (q & 3)); }
 
 /* An address outside guest RAM, or one that wraps, or one in MMIO. */
-static uint64_t bad_addr(void) {
+uint64_t bad_addr(void) {
   switch (below(8)) {
-    case 0: return ram_end + (rnd() & 0xfffff000ull);
-    case 1: return ram_end - 8; /* straddles the end */
+    case 0: return plat.ram_end + (rnd() & 0xfffff000ull);
+    case 1: return plat.ram_end - 8; /* straddles the end */
     case 2: return 0xfffffffffffff000ull;
     case 3: return ~0ull - below(64);
-    case 4: return 0xfee00000ull; /* the LAPIC */
-    case 5: return BAR_BASE;      /* a device's own BAR */
-    case 6: return GAP_START + (rnd() & 0x3ffff000ull);
+    case 4: return plat.foreign_mmio; /* a device not the VMM's: x86 LAPIC, arm GIC */
+    case 5: return plat.bar_base; /* a device's own BAR */
+    case 6: return plat.dma_gap + (rnd() & plat.dma_gap_mask);
     default: return rnd();
   }
 }
-static uint64_t scratch_addr(void) { return SCRATCH + QUEUE_AREA * 32 + (rnd() % (SCRATCH_END - SCRATCH - QUEUE_AREA * 32 - 0x10000)); }
+uint64_t scratch_addr(void) {
+  return plat.scratch + QUEUE_AREA * 32 + (rnd() % (plat.scratch_end - plat.scratch - QUEUE_AREA * 32 - 0x10000));
+}
 
 static void push(struct ring* r, uint16_t head) {
   r->avail[2 + (r->avail_idx % r->size)] = head;
   ++r->avail_idx;
 }
 static void publish(struct ring* r) {
-  barrier();
+  arch_barrier();
   r->avail[1] = r->avail_idx;
-  barrier();
+  arch_barrier();
 }
 
 static void wait_used(struct ring* r, uint16_t want) {
-  for (uint32_t i = 0; i < 2000000 && (uint16_t)(r->used[1] - want) > 0x8000; ++i) __asm__ volatile("pause");
+  for (uint32_t i = 0; i < 2000000 && (uint16_t)(r->used[1] - want) > 0x8000; ++i) arch_relax();
 }
 
 /* A valid request for the device type, in descriptors [at, at+3). */
@@ -864,25 +536,42 @@ static void attack_device(struct vdev* d) {
   (void)get_status(d);
 }
 
+int in_device_bar(uint64_t a) {
+  for (uint32_t k = 0; k < ndevs; ++k)
+    if (devs[k].transport == T_PCI && a >= devs[k].base && a < devs[k].base + plat.bar_stride) return 1;
+  return 0;
+}
+
+static void mmio_round(void) {
+  /* ECAM: every present function's header and capabilities, then random spots. */
+  for (uint32_t i = 0; i < ndevs; ++i) {
+    if (devs[i].transport != T_PCI) continue;
+    uint64_t f = plat.ecam_base + ((uint64_t)devs[i].pci_dev << 15);
+    for (uint32_t off = 0; off < 0x100; off += 4) poke_mmio(f + off + below(4));
+  }
+  for (int i = 0; i < 256; ++i) poke_mmio(plat.ecam_base + below((uint32_t)plat.ecam_size));
+  /* A stray BAR may sit anywhere now; the devices' BARs go back first. */
+  pci_place_bars();
+  for (uint32_t i = 0; i < ndevs; ++i) {
+    struct vdev* d = &devs[i];
+    uint64_t span = d->transport == T_PCI ? plat.msix_table_offset : plat.vmmio_stride;
+    for (int k = 0; k < 128; ++k) poke_mmio(d->base + below((uint32_t)span));
+  }
+  for (uint32_t s = 0; s < plat.vmmio_slots; ++s)
+    for (uint32_t off = 0; off < plat.vmmio_stride; off += 4) poke_mmio(plat.vmmio_base + plat.vmmio_stride * s + off);
+  /* The arch's other windows and its unclaimed gaps. */
+  arch_mmio_round();
+}
+
 /* ---- main --------------------------------------------------------------- */
 
-void hostile_main(const uint8_t* zero_page) {
-  setup_idt();
-  if (zero_page) read_boot_data(zero_page);
-  uart_reset();
+void hostile_run(void) {
+  arch_console_reset();
   puts_("HOSTILE start seed=");
   putx(rng_state);
   puts_(" ram_end=");
-  putx(ram_end);
-  puts_(" pio/round=");
-  putu(pio_per_round);
-  puts_(" skipped (KVM's):");
-  for (size_t i = 0; i < sizeof kvm_owned_ports / sizeof kvm_owned_ports[0]; ++i) {
-    puts_(" ");
-    putx(kvm_owned_ports[i].first);
-    puts_("-");
-    putx(kvm_owned_ports[i].last);
-  }
+  putx(plat.ram_end);
+  arch_start_details();
   puts_("\r\n");
   find_devices();
   for (uint32_t i = 0; i < ndevs; ++i) {
@@ -896,19 +585,16 @@ void hostile_main(const uint8_t* zero_page) {
     puts_("\r\n");
   }
   for (uint64_t round = 1;; ++round) {
-    pio_round();
+    arch_round();
     mmio_round();
     pci_place_bars();
     for (uint32_t i = 0; i < ndevs; ++i) attack_device(&devs[i]);
     uint64_t req = 0, bad = 0, resets = 0;
     for (uint32_t i = 0; i < ndevs; ++i) req += devs[i].requests, bad += devs[i].malformed, resets += devs[i].resets;
-    uart_reset();
+    arch_console_reset();
     puts_("HOSTILE round ");
     putu(round);
-    puts_(" pio=");
-    putu(pio_accesses);
-    puts_(" sweeps=");
-    putu(pio_sweeps);
+    arch_round_details();
     puts_(" mmio=");
     putu(mmio_accesses);
     puts_(" requests=");
