@@ -14,6 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   loader::SpanImageSource src(std::span(reinterpret_cast<const std::byte*>(data), size), "fuzz");
   (void)loader::inspect_bzimage(src);
+  // The kernel cache's view of the payload: whatever the header says, the
+  // range it hands back lies inside the file.
+  if (auto range = loader::bzimage_payload_range(src)) {
+    if (range->offset > size || range->length > size - range->offset) __builtin_trap();
+  }
   (void)loader::load_bzimage(src, *mem, {});
   // 64 MiB keeps a forged size trailer from asking for gigabytes.
   auto vmlinux = loader::extract_bzimage_vmlinux(src, 64u << 20);
