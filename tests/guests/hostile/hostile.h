@@ -78,6 +78,9 @@ extern struct hostile_platform plat;
 
 /* Provided by hostile_<arch>.c. */
 void arch_console_reset(void);
+/* The Image entries (aarch64, riscv64) call it when the guest was not loaded
+ * at the start of RAM, where it is linked to run. */
+void hostile_misplaced(uint64_t at);
 void arch_putc(char c);
 void arch_barrier(void);
 void arch_relax(void);

@@ -131,14 +131,6 @@ void hostile_fault(uint64_t esr, uint64_t elr, uint64_t far, uint64_t vector) {
   puts_("\r\n");
 }
 
-void hostile_misplaced(uint64_t at);
-void hostile_misplaced(uint64_t at) {
-  arch_console_reset();
-  puts_("HOSTILE-FAULT: loaded at ");
-  putx(at);
-  puts_(", linked for the start of RAM (text_offset 0)\r\n");
-}
-
 /* ---- the platform --------------------------------------------------------- */
 
 struct hostile_platform plat = {

@@ -606,3 +606,10 @@ void hostile_run(void) {
     puts_("\r\n");
   }
 }
+
+void hostile_misplaced(uint64_t at) {
+  arch_console_reset();
+  puts_("HOSTILE-FAULT: loaded at ");
+  putx(at);
+  puts_(", linked for the start of RAM (text_offset 0)\r\n");
+}
