@@ -35,21 +35,47 @@ summarize() {
   cov=$(grep -oE 'cov: [0-9]+' "$log" | awk '{print $2}' | tail -n 1)
   echo "fuzz: $name runs=${runs:-?} cov=${cov:-?}" | tee -a "$summary"
 }
-for t in "${targets[@]}"; do
-  [ -x "$t" ] || continue
+# Each libFuzzer run is one process on one core: run as many at once as the
+# machine has cores, so the fuzz layer costs 30 s per core, not per target.
+jobs=${FUZZ_JOBS:-$(nproc)}
+run_one() {
+  local t=$1 name corpus seeds=()
   name=$(basename "$t")
-  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then continue; fi
   corpus=build/fuzz/corpus/$name
   mkdir -p "$corpus"
-  seeds=()
   [ -d "build/fuzz-seeds/$name" ] && seeds=("build/fuzz-seeds/$name")
   echo "fuzz: $name for ${seconds}s"
   if ! "$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
       -artifact_prefix=build/fuzz/artifacts/"$name"- "$corpus" "${seeds[@]}" >build/fuzz/"$name".log 2>&1; then
     tail -n 40 build/fuzz/"$name".log
     echo "fuzz: $name FAILED (input saved under build/fuzz/artifacts/)" >&2
-    exit 1
+    return 1
   fi
-  summarize "$name" build/fuzz/"$name".log
+}
+selected=()
+for t in "${targets[@]}"; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then continue; fi
+  selected+=("$t")
+done
+failed=0
+running=0
+for t in "${selected[@]}"; do
+  if ((running >= jobs)); then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+  run_one "$t" &
+  running=$((running + 1))
+done
+while ((running > 0)); do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+((failed == 0)) || exit 1
+# The summary keeps the target order, whatever order the runs finished in.
+for t in "${selected[@]}"; do
+  summarize "$(basename "$t")" build/fuzz/"$(basename "$t")".log
 done
 echo "fuzz: all targets ran ${seconds}s clean (summary in $summary)"

@@ -15,7 +15,7 @@ packages=(
   cpio busybox-static qemu-system-x86 qemu-utils
   dpkg-dev apt-utils
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user-static googletest
-  file python3 binutils
+  file python3 binutils ccache
   e2fsprogs debootstrap binutils-aarch64-linux-gnu binutils-riscv64-linux-gnu
   qemu-system-arm
   qemu-system-misc

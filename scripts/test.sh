@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export MINIVMM_REQUIRE_KERNELS=1
 export MINIVMM_KERNEL_CACHE=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
+# Compiled objects survive the clean clone CI builds from (setup.sh installs ccache).
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/minivmm/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
 # Every layer runs under set -e: reaching the next step means the last passed.
 layers=0 layer_start=$SECONDS layer_name=''
