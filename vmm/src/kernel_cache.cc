@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <new>
 #include <optional>
 #include <span>
@@ -173,13 +176,14 @@ void evict(const std::string& dir) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     std::error_code stat_ec;
-    if (!it->is_directory(stat_ec)) continue;
     const auto mtime = fs::last_write_time(it->path(), stat_ec);
     if (stat_ec) continue;
     if (name.starts_with(".")) {
+      // A half-built entry, an entry being removed, or an index being written.
       if (now - mtime > kStaleTemp) fs::remove_all(it->path(), stat_ec);
       continue;
     }
+    if (!it->is_directory(stat_ec)) continue;
     entries.push_back({mtime, it->path().string()});
   }
   if (entries.size() <= KernelCache::kMaxEntries) return;
@@ -252,6 +256,142 @@ std::expected<void, std::string> store(const std::string& dir, const std::string
   return give_up(fmt::format("cannot rename {} to {}: {}", *tmp, entry, errno_text(err)));
 }
 
+// --- the stat index --------------------------------------------------------
+// A hit through the entry's name reads and compares the whole payload (8-14
+// MiB; 0.2-0.3 s in the nested L1). The index remembers, for a bzImage file
+// whose payload was just found equal to an entry's, the file's identity and
+// timestamps and the identity of the entry's vmlinux; while all of them stay
+// the same, the payload is not read again (git's index does the same for
+// `git status`). A timestamp is only trusted once it is older than
+// kRacyMargin when recorded: a write in the same clock tick as the recorded
+// one could otherwise change the bytes and keep the timestamps (git's "racy
+// clean" problem), and a write after the margin always shows in mtime.
+constexpr const char* kIndexName = "stat-index";
+constexpr size_t kIndexMaxLines = 16;
+constexpr size_t kIndexMaxBytes = 64 * 1024;
+constexpr int64_t kRacyMarginNs = 3'000'000'000;
+
+int64_t ns_of(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+// What the index says of one bzImage file, and of the entry it matched.
+struct IndexRecord {
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  std::string entry;  // the entry directory's name in the cache directory
+  uint64_t vmlinux_ino = 0;
+  int64_t vmlinux_ctime_ns = 0;
+
+  bool same_file(const IndexRecord& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+  }
+};
+
+IndexRecord file_key(const struct stat& st) {
+  IndexRecord r;
+  r.dev = st.st_dev;
+  r.ino = st.st_ino;
+  r.size = static_cast<uint64_t>(st.st_size);
+  r.mtime_ns = ns_of(st.st_mtim);
+  r.ctime_ns = ns_of(st.st_ctim);
+  return r;
+}
+
+// An entry's name as the cache writes it: 8 hex digits, '-', a decimal length.
+bool is_entry_name(std::string_view name) {
+  if (name.size() < 10 || name.size() > 30 || name[8] != '-') return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = i < 8 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) : i == 8 || (c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The index's records, newest first; a damaged or oversized index reads as
+// empty (it is only ever a shortcut) and is rewritten by the next record.
+std::vector<IndexRecord> read_index(const std::string& dir) {
+  std::vector<IndexRecord> out;
+  const std::string path = dir + "/" + kIndexName;
+  const int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0) return out;
+  Fd fd(raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kIndexMaxBytes)
+    return out;
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line) && out.size() < kIndexMaxLines) {
+    std::istringstream in(line);
+    std::string tag;
+    IndexRecord r;
+    if (!(in >> tag >> r.dev >> r.ino >> r.size >> r.mtime_ns >> r.ctime_ns >> r.entry >> r.vmlinux_ino >>
+          r.vmlinux_ctime_ns) ||
+        tag != "v1" || !is_entry_name(r.entry)) {
+      return {};
+    }
+    std::string extra;
+    if (in >> extra) return {};
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Puts `record` first (dropping older records of the same file) and writes
+// the index whole through a rename; best effort.
+void write_index(const std::string& dir, const IndexRecord& record) {
+  std::vector<IndexRecord> records = read_index(dir);
+  std::erase_if(records, [&](const IndexRecord& r) { return r.dev == record.dev && r.ino == record.ino; });
+  records.insert(records.begin(), record);
+  if (records.size() > kIndexMaxLines) records.resize(kIndexMaxLines);
+  std::string text;
+  for (const IndexRecord& r : records)
+    text += fmt::format("v1 {} {} {} {} {} {} {} {}\n", r.dev, r.ino, r.size, r.mtime_ns, r.ctime_ns, r.entry,
+                        r.vmlinux_ino, r.vmlinux_ctime_ns);
+  std::string tmp = fmt::format("{}/.index-XXXXXX", dir);
+  const int raw = ::mkstemp(tmp.data());
+  if (raw < 0) return;
+  {
+    Fd fd(raw);
+    if (!write_all(fd.get(), std::as_bytes(std::span(text.data(), text.size())))) {
+      ::unlink(tmp.c_str());
+      return;
+    }
+  }
+  if (::rename(tmp.c_str(), (dir + "/" + kIndexName).c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+// The entry the index names for a bzImage with exactly `key`, if its
+// vmlinux is still the very file that was recorded.
+std::unique_ptr<loader::ImageSource> look_up_by_stat(const std::string& dir, const IndexRecord& key,
+                                                     std::string* entry_path) {
+  for (const IndexRecord& r : read_index(dir)) {
+    if (!r.same_file(key)) continue;
+    const std::string entry = dir + "/" + r.entry;
+    const int raw = ::open(entry.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (raw < 0) return nullptr;
+    Fd entry_dir(raw);
+    auto vmlinux = loader::FileImageSource::open_at(entry_dir.get(), "vmlinux", entry + "/vmlinux");
+    if (!vmlinux) return nullptr;
+    struct stat st {};
+    if (::fstat(vmlinux->fd(), &st) != 0 || st.st_ino != r.vmlinux_ino || ns_of(st.st_ctim) != r.vmlinux_ctime_ns)
+      return nullptr;
+    if (!loader::inspect_elf(*vmlinux)) return nullptr;
+    ::futimens(entry_dir.get(), nullptr);  // most recently used
+    *entry_path = entry;
+    return std::make_unique<loader::FileImageSource>(std::move(*vmlinux));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::expected<std::string, std::string> kernel_cache_dir() {
@@ -260,8 +400,29 @@ std::expected<std::string, std::string> kernel_cache_dir() {
   return std::unexpected("neither $XDG_CACHE_HOME nor $HOME is an absolute path");
 }
 
-KernelCache::KernelCache(std::expected<std::string, std::string> dir, boot::PayloadDecompressor decompress)
-    : dir_(std::move(dir)), decompress_(std::move(decompress)) {}
+KernelCache::KernelCache(std::expected<std::string, std::string> dir, boot::PayloadDecompressor decompress,
+                         std::function<int64_t()> now_ns)
+    : dir_(std::move(dir)), decompress_(std::move(decompress)), now_ns_(std::move(now_ns)) {
+  if (!now_ns_) {
+    now_ns_ = [] {
+      struct timespec t {};
+      ::clock_gettime(CLOCK_REALTIME, &t);
+      return ns_of(t);
+    };
+  }
+}
+
+void KernelCache::remember(const struct stat& bzimage, const std::string& entry_name, int vmlinux_fd) {
+  // Only timestamps clearly in the past can vouch for the bytes (racy clean).
+  if (now_ns_() - std::max(ns_of(bzimage.st_mtim), ns_of(bzimage.st_ctim)) < kRacyMarginNs) return;
+  struct stat vm {};
+  if (::fstat(vmlinux_fd, &vm) != 0) return;
+  IndexRecord r = file_key(bzimage);
+  r.entry = entry_name;
+  r.vmlinux_ino = vm.st_ino;
+  r.vmlinux_ctime_ns = ns_of(vm.st_ctim);
+  write_index(*dir_, r);
+}
 
 loader::Result<std::unique_ptr<loader::ImageSource>> KernelCache::vmlinux(const loader::ImageSource& bzimage) {
   auto fresh = [&]() {
@@ -272,15 +433,26 @@ loader::Result<std::unique_ptr<loader::ImageSource>> KernelCache::vmlinux(const 
     return fresh();
   };
   if (!dir_) return uncached(dir_.error());
+  struct stat bz_stat {};
+  const bool have_stat = bzimage.fd() >= 0 && ::fstat(bzimage.fd(), &bz_stat) == 0 && S_ISREG(bz_stat.st_mode);
+  if (have_stat) {
+    std::string entry;
+    if (auto hit = look_up_by_stat(*dir_, file_key(bz_stat), &entry)) {
+      outcome_ = fmt::format("decompressed payload from cache ({}; bzImage unchanged since compared)", entry);
+      return hit;
+    }
+  }
   auto range = loader::bzimage_payload_range(bzimage);
   if (!range) return uncached(range.error().message);
   auto payload = read_payload(bzimage, *range);
   if (!payload) return uncached(payload.error());
 
-  const std::string entry = fmt::format("{}/{:08x}-{}", *dir_, crc32_of(*payload), payload->size());
+  const std::string name = fmt::format("{:08x}-{}", crc32_of(*payload), payload->size());
+  const std::string entry = *dir_ + "/" + name;
   Lookup found = look_up(entry, *payload);
   if (found.vmlinux) {
     outcome_ = fmt::format("decompressed payload from cache ({})", entry);
+    if (have_stat) remember(bz_stat, name, found.vmlinux->fd());
     return std::move(found.vmlinux);
   }
 
@@ -300,6 +472,13 @@ loader::Result<std::unique_ptr<loader::ImageSource>> KernelCache::vmlinux(const 
     return vmlinux;
   }
   outcome_ = fmt::format("decompressed, cached as {}", entry);
+  if (have_stat) {
+    const int raw = ::open((entry + "/vmlinux").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (raw >= 0) {
+      Fd stored_vmlinux(raw);
+      remember(bz_stat, name, stored_vmlinux.get());
+    }
+  }
   if (!found.problem.empty()) outcome_ += fmt::format(" (replacing an entry not used: {})", found.problem);
   evict(*dir_);
   return vmlinux;

@@ -4,9 +4,11 @@
 // a decompression.
 #include "vmm/kernel_cache.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -118,10 +120,39 @@ class KernelCacheTest : public ::testing::Test {
     return rest.substr(0, rest.find(' '));
   }
 
+  // A cache whose clock runs `ahead` of the real one: timestamps written
+  // moments ago are then old enough for the stat index.
+  KernelCache cache_ahead(std::chrono::seconds ahead) {
+    return KernelCache(
+        dir_.string(),
+        [this](const loader::ImageSource& src) {
+          ++calls_;
+          return loader::extract_bzimage_vmlinux(src);
+        },
+        [ahead] {
+          const auto now = std::chrono::system_clock::now().time_since_epoch() + ahead;
+          return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+        });
+  }
+
+  // Sets a file's mtime an hour back, as a kernel built earlier has.
+  void age(const std::string& name) {
+    const fs::path path = tmp_ / name;
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), nullptr, 0), 0);
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    times[0].tv_sec -= 3600;
+    times[1].tv_sec -= 3600;
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  }
+
+  static constexpr const char* kUnchanged = "; bzImage unchanged since compared)";
+
   size_t entries() const {
     size_t n = 0;
     for (const auto& e : fs::directory_iterator(dir_))
-      if (!e.path().filename().string().starts_with(".")) ++n;
+      if (e.is_directory() && !e.path().filename().string().starts_with(".")) ++n;
     return n;
   }
 
@@ -308,6 +339,112 @@ TEST_F(KernelCacheTest, APayloadThatDoesNotDecompressIsTheDecompressionsErrorAnd
   EXPECT_FALSE(fs::exists(dir_));
 }
 
+// The stat index: a bzImage file whose identity and timestamps are as they
+// were when its payload was last found equal to an entry's skips the
+// comparison. Shown by damaging the stored payload after the index records
+// it: the comparison would refuse the entry, the index serves it.
+TEST_F(KernelCacheTest, AnUnchangedBzImageSkipsThePayloadComparisonThroughTheStatIndex) {
+  auto a = bzimage("a", vmlinux_variant(1));
+  age("a");
+  KernelCache first = cache_ahead(std::chrono::seconds(10));
+  ASSERT_TRUE(first.vmlinux(a));
+  const fs::path entry = entry_of(first.outcome());
+  ASSERT_TRUE(fs::is_regular_file(dir_ / "stat-index"));
+  std::vector<std::byte> stored = read_file(entry / "payload");
+  stored[stored.size() / 2] ^= std::byte{0x55};
+  write_file(entry / "payload", stored);
+
+  KernelCache second = cache_ahead(std::chrono::seconds(10));
+  auto v = second.vmlinux(a);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(calls_, 1);
+  EXPECT_EQ(second.outcome(), "decompressed payload from cache (" + entry.string() + kUnchanged);
+  EXPECT_GE((*v)->fd(), 0);
+  EXPECT_EQ(read_all(**v), vmlinux_variant(1));
+}
+
+// A kernel rebuilt in place (same file, same length, new payload) has a new
+// mtime: it is compared, and gets its own vmlinux.
+TEST_F(KernelCacheTest, ABzImageRewrittenInPlaceIsComparedAgain) {
+  {
+    auto a = bzimage("a", vmlinux_variant(1));
+    age("a");
+    KernelCache c = cache_ahead(std::chrono::seconds(10));
+    ASSERT_TRUE(c.vmlinux(a));
+  }
+  struct stat before {};
+  ASSERT_EQ(::stat((tmp_ / "a").c_str(), &before), 0);
+  auto rebuilt = bzimage("a", vmlinux_variant(2));
+  struct stat after {};
+  ASSERT_EQ(::stat((tmp_ / "a").c_str(), &after), 0);
+  ASSERT_EQ(before.st_ino, after.st_ino) << "the test means the same file";
+  KernelCache c = cache_ahead(std::chrono::seconds(10));
+  auto v = c.vmlinux(rebuilt);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(read_all(**v), vmlinux_variant(2));
+  EXPECT_EQ(calls_, 2);
+  EXPECT_THAT(c.outcome(), StartsWith("decompressed, cached as "));
+}
+
+// Timestamps of moments ago cannot vouch for the bytes (the file may change
+// again within the same clock tick): nothing is recorded, the next lookup
+// compares.
+TEST_F(KernelCacheTest, AJustWrittenBzImageIsNotRecordedInTheStatIndex) {
+  auto a = bzimage("a", vmlinux_variant(1));
+  KernelCache c = cache();
+  ASSERT_TRUE(c.vmlinux(a));
+  ASSERT_TRUE(c.vmlinux(a));
+  EXPECT_EQ(calls_, 1);
+  EXPECT_THAT(c.outcome(), StartsWith("decompressed payload from cache ("));
+  EXPECT_THAT(c.outcome(), ::testing::Not(HasSubstr("unchanged")));
+  EXPECT_FALSE(fs::exists(dir_ / "stat-index"));
+}
+
+// The index also names the entry's vmlinux file: one written anew under the
+// entry (not by the cache) is compared through the payload again.
+TEST_F(KernelCacheTest, TheStatIndexDoesNotVouchForAReplacedVmlinux) {
+  auto a = bzimage("a", vmlinux_variant(1));
+  age("a");
+  KernelCache c = cache_ahead(std::chrono::seconds(10));
+  ASSERT_TRUE(c.vmlinux(a));
+  const fs::path entry = entry_of(c.outcome());
+  write_file(tmp_ / "other", vmlinux_variant(1));
+  fs::rename(tmp_ / "other", entry / "vmlinux");
+  auto v = c.vmlinux(a);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(c.outcome(), "decompressed payload from cache (" + entry.string() + ")");
+  // Compared and found equal: recorded again, so the next lookup skips it.
+  ASSERT_TRUE(c.vmlinux(a));
+  EXPECT_EQ(c.outcome(), "decompressed payload from cache (" + entry.string() + kUnchanged);
+  EXPECT_EQ(calls_, 1);
+}
+
+// The index is a shortcut only: garbage in it (a bad line, an entry name
+// that would leave the directory) is ignored and replaced by a good index.
+TEST_F(KernelCacheTest, AGarbledStatIndexIsIgnoredAndRewritten) {
+  auto a = bzimage("a", vmlinux_variant(1));
+  age("a");
+  KernelCache c = cache_ahead(std::chrono::seconds(10));
+  ASSERT_TRUE(c.vmlinux(a));
+  const fs::path entry = entry_of(c.outcome());
+  struct stat st {};
+  ASSERT_EQ(::stat((tmp_ / "a").c_str(), &st), 0);
+  for (const std::string& garbage :
+       {std::string("v1 1 2 3\n"), std::string("not an index at all"),
+        fmt::format("v1 {} {} {} {} {} ../../x 1 1\n", st.st_dev, st.st_ino, st.st_size,
+                    int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec,
+                    int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec)}) {
+    std::ofstream(dir_ / "stat-index", std::ios::trunc) << garbage;
+    auto v = c.vmlinux(a);
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(read_all(**v), vmlinux_variant(1));
+    EXPECT_EQ(c.outcome(), "decompressed payload from cache (" + entry.string() + ")") << garbage;
+    ASSERT_TRUE(c.vmlinux(a));
+    EXPECT_EQ(c.outcome(), "decompressed payload from cache (" + entry.string() + kUnchanged) << garbage;
+  }
+  EXPECT_EQ(calls_, 1);
+}
+
 TEST_F(KernelCacheTest, EvictionKeepsTheFourMostRecentlyUsedEntries) {
   KernelCache c = cache();
   std::vector<fs::path> entry;
@@ -335,10 +472,13 @@ TEST_F(KernelCacheTest, LeftoversOfAKilledWriterAreClearedOnlyWhenStale) {
   fs::create_directories(dir_ / ".tmp-old");
   fs::create_directories(dir_ / ".tmp-new");
   fs::last_write_time(dir_ / ".tmp-old", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  write_file(dir_ / ".index-old", std::vector<std::byte>(3));  // a stat index half written
+  fs::last_write_time(dir_ / ".index-old", fs::file_time_type::clock::now() - std::chrono::hours(2));
   auto a = bzimage("a", vmlinux_variant(1));
   KernelCache c = cache();
   ASSERT_TRUE(c.vmlinux(a));
   EXPECT_FALSE(fs::exists(dir_ / ".tmp-old"));
+  EXPECT_FALSE(fs::exists(dir_ / ".index-old"));
   EXPECT_TRUE(fs::exists(dir_ / ".tmp-new")) << "another process may be writing it";
 }
 

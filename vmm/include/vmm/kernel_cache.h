@@ -13,12 +13,19 @@
 // or evict meanwhile. The least recently used entries (directory mtime,
 // touched on a hit) beyond kMaxEntries are removed after each write.
 //
+// A stat index (DIR/stat-index) lets a bzImage file that has not changed
+// since its payload was compared skip the comparison: see kernel_cache.cc.
+//
 // Nothing here fails a boot: a cache that cannot be made, read or written
 // leaves the decompression in memory as without a cache, and outcome() says
 // why in one line for --boot-report.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <expected>
 #include <memory>
 #include <string>
@@ -40,7 +47,10 @@ class KernelCache {
   // `dir` need not exist (it is made 0700 on the first write); its error is
   // the reason the cache is not used. `decompress` defaults to
   // loader::extract_bzimage_vmlinux (tests count calls through it).
-  explicit KernelCache(std::expected<std::string, std::string> dir, boot::PayloadDecompressor decompress = {});
+  // `now_ns` (the realtime clock in ns by default) decides whether a
+  // bzImage's timestamps are old enough to be recorded in the stat index.
+  explicit KernelCache(std::expected<std::string, std::string> dir, boot::PayloadDecompressor decompress = {},
+                       std::function<int64_t()> now_ns = {});
 
   // The vmlinux inside `bzimage`: the cached one (a FileImageSource, which
   // load_elf reads straight into guest memory) or a fresh decompression,
@@ -48,13 +58,17 @@ class KernelCache {
   loader::Result<std::unique_ptr<loader::ImageSource>> vmlinux(const loader::ImageSource& bzimage);
 
   // What the last vmlinux() did, for the boot report: "decompressed payload
-  // from cache (PATH)", "decompressed, cached as PATH" or "not cached:
-  // REASON"; empty before the first call.
+  // from cache (PATH)" (with "; bzImage unchanged since compared" when the
+  // stat index vouched for it), "decompressed, cached as PATH" or "not
+  // cached: REASON"; empty before the first call.
   const std::string& outcome() const { return outcome_; }
 
  private:
+  void remember(const struct stat& bzimage, const std::string& entry_name, int vmlinux_fd);
+
   std::expected<std::string, std::string> dir_;
   boot::PayloadDecompressor decompress_;
+  std::function<int64_t()> now_ns_;
   std::string outcome_;
 };
 
