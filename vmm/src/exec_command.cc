@@ -19,6 +19,7 @@
 
 #include "loader/image_source.h"
 #include "loader/kernel_loader.h"
+#include "vmm/arch.h"
 #include "vmm/exec_initramfs.h"
 #include "vmm/exit_codes.h"
 #include "vmm/run.h"
@@ -226,8 +227,9 @@ int run_exec(const Options& options) {
   put(runpart);
   run.initrd = fmt::format("/proc/self/fd/{}", memfd);
   // --verbose shows the whole boot, not only what a quiet kernel prints.
-  run.cmdline = fmt::format("console=hvc0 {}panic=-1 rdinit=/init{}{}", options.exec.verbose ? "" : "quiet ",
-                            options.exec.append.empty() ? "" : " ", options.exec.append);
+  run.cmdline = fmt::format("console=hvc0 {}panic=-1 rdinit=/init", options.exec.verbose ? "" : "quiet ");
+  for (std::string_view extra : {arch::exec_cmdline(), std::string_view(options.exec.append)})
+    if (!extra.empty()) *run.cmdline += fmt::format(" {}", extra);
   run.console = {ConsoleKind::kNone, {}};
 
   if (options.exec.save_initrd) {

@@ -23,6 +23,7 @@
 #include "support/elf_builder.h"
 #include "support/image_builder.h"
 #include "support/vmm_process.h"
+#include "vmm/arch.h"
 #include "vmm/exit_codes.h"
 
 extern char** environ;
@@ -303,7 +304,10 @@ TEST_F(VmmBinary, ExecSavesItsInitrdAndSaysHowToBootIt) {
   else ::unsetenv("XDG_CACHE_HOME");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("kernel " + kernel + "\n"));
-  EXPECT_THAT(r.out, HasSubstr("cmdline console=hvc0 quiet panic=-1 rdinit=/init\n"));
+  // The architecture's own parameters (x86: pci=noearly), then nothing else.
+  const std::string arch_extra(arch::exec_cmdline());
+  EXPECT_THAT(r.out, HasSubstr("cmdline console=hvc0 quiet panic=-1 rdinit=/init" +
+                               (arch_extra.empty() ? "" : " " + arch_extra) + "\n"));
   EXPECT_THAT(r.out, HasSubstr("share vmm-exec-root ro /\n"));
   EXPECT_THAT(r.out, HasSubstr("share data rw " + share.string() + "\n"));
   std::ifstream in(out, std::ios::binary);
@@ -315,6 +319,15 @@ TEST_F(VmmBinary, ExecSavesItsInitrdAndSaysHowToBootIt) {
                   (tmp_ / "no" / "such" / "dir").string(), "--", "true"});
   EXPECT_EQ(bad.exit_code, kExitExecFailed);
   EXPECT_THAT(bad.err, HasSubstr("--save-initrd " + (tmp_ / "no" / "such" / "dir").string()));
+
+  // --append comes last, so the user's word can override the architecture's.
+  ::setenv("MINIVMM_EXEC_INIT", (tmp_ / "init").c_str(), 1);
+  auto appended = run({"exec", "--kernel", kernel, "--modules", modules.string(), "--fs", "9p", "--append",
+                       "pci=earlydump", "--save-initrd", (tmp_ / "again.cpio").string(), "--", "true"});
+  ::unsetenv("MINIVMM_EXEC_INIT");
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  EXPECT_THAT(appended.out, HasSubstr("rdinit=/init" + (arch_extra.empty() ? "" : " " + arch_extra) +
+                                      " pci=earlydump\n"));
 }
 
 TEST_F(VmmBinary, InspectBzImage) {

@@ -40,6 +40,8 @@ void StateDeleter::operator()(State* state) const { delete state; }
 
 std::string_view name() { return "aarch64"; }
 
+std::string_view exec_cmdline() { return {}; }
+
 loader::Result<StatePtr> prepare_boot(loader::GuestMemory& mem, const boot::MemoryMap&, const Options& config,
                                       const Platform& platform, std::string& description) {
   StatePtr state(new State);

@@ -63,6 +63,8 @@ void StateDeleter::operator()(State* state) const { delete state; }
 
 std::string_view name() { return "riscv64"; }
 
+std::string_view exec_cmdline() { return {}; }
+
 namespace {
 
 using loader::ErrorCode;

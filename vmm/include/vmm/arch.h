@@ -42,6 +42,10 @@ using StatePtr = std::unique_ptr<State, StateDeleter>;
 // "x86_64", "aarch64", ...
 std::string_view name();
 
+// Kernel parameters `vmm exec` gives every guest on this architecture ("" for
+// none): work the kernel would do that can find nothing on minivmm's platform.
+std::string_view exec_cmdline();
+
 // Loads the kernel (and initrd, command line) into mem, writes the boot data
 // with what the platform's devices describe, and computes what the boot vCPU
 // starts with. No KVM. `description` names the boot path for the report
