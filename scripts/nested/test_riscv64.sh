@@ -6,6 +6,8 @@
 # runs steps_riscv64.sh inside L1 (run_riscv64.sh). Prints every boot report.
 #
 #   test_riscv64.sh [run_riscv64.sh options]
+#   test_riscv64.sh --build-only     the cross build alone (scripts/test.sh
+#                                    runs it beside the x86 and aarch64 proofs)
 #
 # MINIVMM_CROSS_BUILD_DIR selects the cross build tree (default build/cross-riscv64).
 set -euo pipefail
@@ -16,6 +18,8 @@ kernel_cache=${MINIVMM_KERNEL_CACHE:-$HOME/.cache/minivmm/kernels}
 nested_cache=${MINIVMM_NESTED_CACHE:-$HOME/.cache/minivmm/nested}/riscv64
 build_dir=$(realpath -m "${MINIVMM_CROSS_BUILD_DIR:-$project/build/cross-riscv64}")
 jobs=${MINIVMM_JOBS:-2}
+build_only=0
+[ "${1:-}" != --build-only ] || { build_only=1; shift; }
 
 bash "$project/scripts/fetch_kernels.sh" >/dev/null
 bash "$project/scripts/build_sysroot.sh" riscv64 >/dev/null
@@ -28,6 +32,7 @@ if ! (cd "$project" && cmake --preset cross-riscv64 -B "$build_dir" &&
   die "cross-riscv64 build failed (log: $build_dir/nested-build.log)"
 fi
 file -L "$build_dir/vmm/vmm" | grep -q 'statically linked' || die "$build_dir/vmm/vmm is not a static binary"
+((build_only == 0)) || exit 0
 initrd=$(bash "$project/scripts/build_initramfs.sh" riscv64 | tail -n1)
 image=$kernel_cache/riscv64/vmlinuz
 
