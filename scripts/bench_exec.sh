@@ -27,6 +27,8 @@
 #                  copied into the cache, so a rebuild during the run changes
 #                  nothing
 #   RUNS           rounds of each kind (default 3)
+#   JOB_RUNS       rounds of the file-heavy job (default RUNS; 0 skips it: a
+#                  `true`-only run of a few minutes, for working on start-up)
 #   BENCH_FILES    files in the tree (default 5000)
 #   BENCH_BIG_MIB  size of the big file, MiB (default 100)
 #   BENCH_TIMEOUT  seconds each run may take (default 300)
@@ -48,7 +50,7 @@ esac
 source "$here/lib_bench_knobs.sh"
 # shellcheck disable=SC2034 # unused here beyond the check
 declare -A knobs # filled by bench_knobs
-bench_knobs RUNS=3 BENCH_FILES=5000 BENCH_BIG_MIB=100 BENCH_TIMEOUT=300
+bench_knobs RUNS=3 JOB_RUNS="${RUNS:-3}" BENCH_FILES=5000 BENCH_BIG_MIB=100 BENCH_TIMEOUT=300 -- JOB_RUNS
 
 vmm=$(bench_release_vmm "$project" vmm exec_init)
 [ -x "$(dirname "$vmm")/vmm-exec-init" ] || die "$(dirname "$vmm")/vmm-exec-init missing (cmake --build ... --target exec_init)"
