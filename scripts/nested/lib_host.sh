@@ -23,11 +23,41 @@ nested_run() {
   start=$EPOCHREALTIME
   [[ $- == *e* ]] && errexit=1
   set +e
-  timeout -k 10 "$overall_timeout" "$@" </dev/null 2>&1 | nested_console_lines "$name" "$log" "$start" "$verbose"
-  rc=${PIPESTATUS[0]}
+  local fifo qemu_pid watch_pid
+  fifo=$(mktemp -u "${TMPDIR:-/tmp}/nested-console.XXXXXX")
+  mkfifo "$fifo" || { echo "$name: cannot make $fifo"; return 1; }
+  timeout -k 10 "$overall_timeout" "$@" </dev/null >"$fifo" 2>&1 &
+  qemu_pid=$!
+  nested_watch_silence "$name" "$log" "$qemu_pid" &
+  watch_pid=$!
+  nested_console_lines "$name" "$log" "$start" "$verbose" <"$fifo"
+  wait "$qemu_pid"
+  rc=$?
+  kill "$watch_pid" 2>/dev/null
+  wait "$watch_pid" 2>/dev/null
+  rm -f "$fifo"
   ((errexit)) && set -e
   echo "$name: whole run $(nested_elapsed "$start")s"
   nested_verdict "$name" "$log" "$rc" "$overall_timeout"
+}
+
+# nested_watch_silence NAME LOG PID: stops PID (the timeout around QEMU)
+# when LOG has not grown for NESTED_SILENCE seconds (default 420, above any
+# step's quiet stretch): an L1 that froze (its vCPU asleep, no timer waking
+# it; seen under the x86 hostile guest) then fails in minutes, not at the
+# whole run's timeout, with a line in the log saying so.
+nested_watch_silence() {
+  local name=$1 log=$2 pid=$3 silence=${NESTED_SILENCE:-420} idle=0 size last=-1
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 10
+    size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+    if [ "$size" = "$last" ]; then idle=$((idle + 10)); else idle=0 last=$size; fi
+    if ((idle >= silence)); then
+      echo "NESTED-HOST-FROZEN no console output for ${idle}s: L1 looks frozen; stopping it" | tee -a "$log" >&2
+      kill -TERM "$pid" 2>/dev/null
+      return 0
+    fi
+  done
 }
 
 # nested_knobs NAME...: an `export NAME='VALUE'` line for each NAME set in

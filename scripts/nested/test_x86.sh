@@ -74,7 +74,7 @@ envs=(--env "BUILD_DIR=$build_dir" --env "INITRD=$initrd"
       --env "NET_CMDLINE=console=ttyS0 reboot=k panic=-1")
 [ ! -x "$vmm" ] || envs+=(--env "VMM=$vmm")
 # Knobs of the steps files, passed through when set here.
-for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX HOSTILE_TIMEOUT NESTED_ONLY; do
+for knob in COMPARE_RUNS L2_TIMEOUT DEBIAN_L2_TIMEOUT KVM_TESTS_REGEX HOSTILE_TIMEOUT NESTED_ONLY NESTED_X86_HOSTILE; do
   [ -z "${!knob:-}" ] || envs+=(--env "$knob=${!knob}")
 done
 # Twelve L2 boots under nested virtualization on a shared 2-core host, one of

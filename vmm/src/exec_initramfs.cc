@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 
 #include <fmt/format.h>
@@ -321,13 +324,48 @@ std::string build_spec_archive(const ExecSpec& spec) {
   return cpio.finish();
 }
 
+namespace {
+
+// Keeps the kMaxBaseArchives most recently used archives (a hit touches its
+// file) and clears temporaries a killed writer left: every new kernel or
+// rebuilt init adds an archive, and the directory must not grow for ever.
+// Best effort: a failure costs disk space only.
+void evict_base_archives(const std::string& cache_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<fs::file_time_type, fs::path>> archives;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (fs::directory_iterator it(cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code stat_ec;
+    if (!it->is_regular_file(stat_ec) || !name.starts_with("base-")) continue;
+    const auto mtime = fs::last_write_time(it->path(), stat_ec);
+    if (stat_ec) continue;
+    if (name.ends_with(".tmp")) {
+      if (now - mtime > std::chrono::hours(1)) fs::remove(it->path(), stat_ec);
+    } else if (name.ends_with(".cpio")) {
+      archives.emplace_back(mtime, it->path());
+    }
+  }
+  if (archives.size() <= kMaxBaseArchives) return;
+  std::sort(archives.begin(), archives.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  for (size_t i = kMaxBaseArchives; i < archives.size(); ++i) fs::remove(archives[i].second, ec);
+}
+
+}  // namespace
+
 Result<std::string> cached_base_archive(const std::string& cache_dir, const std::string& init_path,
                                         const std::string& modules_dir, const std::vector<std::string>& modules) {
   uint64_t key = fnv1a(0xcbf29ce484222325ull, "minivmm-exec-initramfs-v1");
   key = fnv1a(key, file_identity(init_path));
   for (const auto& m : modules) key = fnv1a(key, file_identity(modules_dir + "/" + m));
   const std::string file = fmt::format("{}/base-{:016x}.cpio", cache_dir, key);
-  if (auto cached = read_whole(file, 1ull << 30); cached) return cached;
+  if (auto cached = read_whole(file, 1ull << 30); cached) {
+    ::utimensat(AT_FDCWD, file.c_str(), nullptr, 0);  // most recently used
+    return cached;
+  }
 
   auto archive = build_base_archive(init_path, modules_dir, modules);
   if (!archive) return archive;
@@ -342,6 +380,7 @@ Result<std::string> cached_base_archive(const std::string& cache_dir, const std:
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
   }
+  evict_base_archives(cache_dir);
   return archive;
 }
 

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <string_view>
@@ -198,6 +200,42 @@ TEST(BaseArchive, TheCacheIsReusedUntilAnInputChanges) {
   ASSERT_TRUE(rebuilt.has_value());
   EXPECT_NE(*rebuilt, "CACHED");
   EXPECT_NE(rebuilt->find("INIT-TWO"), std::string::npos);
+}
+
+// Every new kernel or init adds an archive: the directory keeps the most
+// recently used ones (a hit counts as a use) and nothing else of its own.
+TEST(BaseArchive, TheCacheKeepsTheMostRecentlyUsedArchives) {
+  TempDir dir;
+  dir.write("init", "INIT");
+  dir.write("m.ko", "M");
+  const std::string cache = dir.path() + "/cache";
+  ASSERT_TRUE(cached_base_archive(cache, dir.path() + "/init", dir.path(), {"m.ko"}).has_value());
+  namespace fs = std::filesystem;
+  fs::path used;
+  for (const auto& e : fs::directory_iterator(cache)) used = e.path();
+  ASSERT_FALSE(used.empty());
+  // Older archives of other inputs, an hour apart, and a killed writer's leftover.
+  const auto now = fs::file_time_type::clock::now();
+  for (size_t i = 0; i < kMaxBaseArchives; ++i) {
+    const fs::path old = fs::path(cache) / ("base-" + std::to_string(1000 + i) + ".cpio");
+    std::ofstream(old) << "OLD";
+    fs::last_write_time(old, now - std::chrono::hours(2 + i));
+  }
+  const fs::path tmp = fs::path(cache) / "base-0.cpio.77.tmp";
+  std::ofstream(tmp) << "HALF";
+  fs::last_write_time(tmp, now - std::chrono::hours(3));
+  fs::last_write_time(used, now - std::chrono::hours(50));  // the oldest...
+  ASSERT_TRUE(cached_base_archive(cache, dir.path() + "/init", dir.path(), {"m.ko"}).has_value());
+  EXPECT_GT(fs::last_write_time(used), now - std::chrono::minutes(1)) << "...until a hit uses it";
+
+  dir.write("init", "INIT, REBUILT");  // a new archive: the least recently used goes
+  ASSERT_TRUE(cached_base_archive(cache, dir.path() + "/init", dir.path(), {"m.ko"}).has_value());
+  size_t archives = 0;
+  for (const auto& e : fs::directory_iterator(cache)) archives += e.path().extension() == ".cpio";
+  EXPECT_EQ(archives, kMaxBaseArchives);
+  EXPECT_TRUE(fs::exists(used));
+  EXPECT_FALSE(fs::exists(fs::path(cache) / ("base-" + std::to_string(1000 + kMaxBaseArchives - 1) + ".cpio")));
+  EXPECT_FALSE(fs::exists(tmp));
 }
 
 TEST(ModuleIndex, WithoutModulesDepReadsEachModulesOwnDependencies) {

@@ -99,7 +99,9 @@ std::string build_spec_archive(const ExecSpec& spec);
 
 // build_base_archive through a cache directory: the archive is reused while
 // the init binary and every module file keep their size and mtime. A cache
-// that cannot be written only costs the rebuild.
+// that cannot be written only costs the rebuild. Writing a new archive keeps
+// the kMaxBaseArchives most recently used ones.
+constexpr size_t kMaxBaseArchives = 8;
 Result<std::string> cached_base_archive(const std::string& cache_dir, const std::string& init_path,
                                         const std::string& modules_dir, const std::vector<std::string>& modules);
 
